@@ -1,0 +1,115 @@
+package io.dubhub.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * Every key of our own, under one prefix. Quarkus maps each to an environment variable
+ * (hub.providers.dublab.api-key = HUB_PROVIDERS_DUBLAB_API_KEY): those names are a contract
+ * with outside tools, so rename nothing here without a migration note.
+ */
+@ConfigMapping(prefix = "hub")
+public interface HubConfig {
+
+    /** HUB_DATA_DIR: inbox/, outbox/, done/, failed/ and the default H2 ledger live here. */
+    @WithDefault("./data")
+    String dataDir();
+
+    /** HUB_PUBLIC_BASE_URL: how providers reach the hub (staged media, webhooks). */
+    @WithDefault("http://localhost:8080")
+    String publicBaseUrl();
+
+    /** Stable name of this process in row leases; random per start unless set. */
+    Optional<String> instanceId();
+
+    /** How many jobs this process works on at once (uploads, polls, downloads). */
+    @WithDefault("4")
+    int workers();
+
+    Poll poll();
+
+    Ledger ledger();
+
+    Sandbox sandbox();
+
+    Providers providers();
+
+    interface Poll {
+        /** How often the poller looks for due jobs; each provider has its own interval on top. */
+        @WithDefault("1s")
+        Duration tick();
+
+        /** A claimed job is ours for this long; renewed while we work on it, taken over after a crash. */
+        @WithDefault("2m")
+        Duration lease();
+
+        /** Longest wait between retries of a failing call (backoff doubles up to this). */
+        @WithDefault("5m")
+        Duration maxBackoff();
+
+        /** Transient failures in a row after which a job is failed instead of retried. */
+        @WithDefault("12")
+        int maxAttempts();
+    }
+
+    interface Ledger {
+        /** HUB_LEDGER_JDBC_URL: H2 file by default, PostgreSQL when it says jdbc:postgresql:. */
+        Optional<String> jdbcUrl();
+
+        Optional<String> username();
+
+        Optional<String> password();
+
+        @WithDefault("8")
+        int maxPoolSize();
+    }
+
+    interface Sandbox {
+        /** Serve the provider simulators and the local presigned storage (sandbox and test profiles). */
+        @WithDefault("false")
+        boolean enabled();
+
+        /** Put a generated demo video into each sandbox inbox at start. */
+        @WithDefault("false")
+        boolean demoInbox();
+
+        /** How long the simulators take per stage of a dub. */
+        @WithDefault("2s")
+        Duration stageDuration();
+    }
+
+    interface Providers {
+        Dublab dublab();
+    }
+
+    /** What every provider has: where it is and how often we ask it. */
+    interface ProviderEndpoint {
+        String baseUrl();
+
+        @WithDefault("10s")
+        Duration pollInterval();
+
+        /** A job still running this long after submission is reported stuck. */
+        @WithDefault("24h")
+        Duration pollDeadline();
+    }
+
+    interface Dublab extends ProviderEndpoint {
+        @WithDefault("https://dublab.app/api/v1")
+        @Override
+        String baseUrl();
+
+        Optional<String> apiKey();
+
+        /** dublab's documented ceiling on one source (the API answers 400 above it). */
+        @WithDefault("3h")
+        Duration maxDuration();
+
+        /** Largest source we upload in one presigned PUT (S3 allows 5 GiB). */
+        @WithDefault("5368709120")
+        long maxBytes();
+    }
+}

@@ -1,0 +1,46 @@
+package io.dubhub.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import java.util.concurrent.TimeUnit;
+
+/** Our meters, named once here so dashboards do not break on a typo somewhere else. */
+@ApplicationScoped
+public class HubMetrics {
+
+    @Inject
+    MeterRegistry registry;
+
+    public void providerCall(String provider, String operation, int status, long nanos) {
+        Timer.builder("dubhub.provider.call")
+                .description("Provider API and storage call latency")
+                .tag("provider", provider)
+                .tag("operation", operation)
+                .tag("outcome", status == 0 ? "io-error" : (status / 100) + "xx")
+                .register(registry)
+                .record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    public void bytesMoved(String provider, String direction, long bytes) {
+        Counter.builder("dubhub.bytes.moved")
+                .description("Media bytes streamed to providers (upload) and to sinks (download)")
+                .baseUnit("bytes")
+                .tag("provider", provider)
+                .tag("direction", direction)
+                .register(registry)
+                .increment(bytes);
+    }
+
+    public void jobFinished(String provider, String state) {
+        Counter.builder("dubhub.jobs.finished")
+                .description("Jobs that reached an end state")
+                .tag("provider", provider)
+                .tag("state", state)
+                .register(registry)
+                .increment();
+    }
+}

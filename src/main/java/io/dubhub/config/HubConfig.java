@@ -46,6 +46,10 @@ public interface HubConfig {
         @WithDefault("2m")
         Duration lease();
 
+        /** How often held leases are renewed; keep it well under the lease. Read by routes/poll.camel.yaml. */
+        @WithDefault("20s")
+        Duration leaseRenewal();
+
         /** Longest wait between retries of a failing call (backoff doubles up to this). */
         @WithDefault("5m")
         Duration maxBackoff();

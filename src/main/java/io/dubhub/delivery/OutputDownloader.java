@@ -1,0 +1,200 @@
+package io.dubhub.delivery;
+
+import io.dubhub.config.HubConfig;
+import io.dubhub.http.UrlRedactor;
+import io.dubhub.job.Job;
+import io.dubhub.job.JobOutput;
+import io.dubhub.job.Stage;
+import io.dubhub.ledger.JobLedger;
+import io.dubhub.metrics.HubMetrics;
+import io.dubhub.provider.OutputLink;
+import io.dubhub.provider.ProviderException;
+import io.dubhub.provider.ProviderException.Kind;
+import io.dubhub.provider.ProviderRegistry;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import jakarta.inject.Named;
+import org.apache.camel.Header;
+import org.jboss.logging.Logger;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Locale;
+
+/**
+ * Streams one provider output into the job's sink folder with constant memory: bytes go through
+ * a SHA-256 digest into a temp file under .work/, which is renamed into the outbox only when
+ * complete, so a consumer never sees half a file. An expired presigned link is refreshed from the
+ * provider and the download tried again, not counted as a failure.
+ */
+@ApplicationScoped
+@Named("outputDownloader")
+public class OutputDownloader {
+
+    private static final Logger LOG = Logger.getLogger(OutputDownloader.class);
+    private static final int MAX_REFRESHES = 2;
+
+    @Inject
+    HttpClient http;
+
+    @Inject
+    JobLedger ledger;
+
+    @Inject
+    ProviderRegistry providers;
+
+    @Inject
+    Sinks sinks;
+
+    @Inject
+    HubMetrics metrics;
+
+    @Inject
+    HubConfig config;
+
+    public void download(OutputLink link, @Header("hubJobId") String jobId) {
+        Job job = ledger.load(jobId);
+        String relative = link.language() + "/" + safeName(link.fileName());
+        Path target = sinks.jobFolder(job).resolve(relative);
+        for (JobOutput done : ledger.outputs(jobId)) {
+            if (done.path().equals(relative) && done.type().equals(link.type()) && sizeOf(target) == done.bytes()) {
+                return; // delivered before a restart
+            }
+        }
+        OutputLink current = link;
+        for (int refresh = 0; ; refresh++) {
+            try {
+                fetch(job, current, target, relative);
+                return;
+            } catch (ExpiredLinkException e) {
+                if (refresh >= MAX_REFRESHES) {
+                    throw new ProviderException(job.provider(), Kind.TRANSIENT, Stage.DOWNLOAD, 403,
+                            "the " + link.type() + " link stayed expired after " + MAX_REFRESHES + " refreshes", e.getMessage());
+                }
+                LOG.infof("Job %s: %s link expired, asking %s for a fresh one", jobId, link.type(), job.provider());
+                ledger.event(jobId, Stage.DOWNLOAD, link.language() + " " + link.type() + ": link expired, refreshed from " + job.provider());
+                current = providers.get(job.provider()).refresh(job, current);
+            }
+        }
+    }
+
+    private void fetch(Job job, OutputLink link, Path target, String relative) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(link.url()).timeout(Duration.ofHours(2)).GET();
+        link.headers().forEach(request::header);
+        Path work = sinks.workFolder(job).resolve(link.language() + "." + safeName(link.fileName()) + ".part");
+        long started = System.nanoTime();
+        HttpResponse<InputStream> response;
+        try {
+            Files.createDirectories(work.getParent());
+            response = http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
+        } catch (IOException e) {
+            throw new ProviderException(job.provider(), Kind.TRANSIENT, Stage.DOWNLOAD,
+                    "download of " + link.type() + " from " + UrlRedactor.redact(link.url()) + " failed: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ProviderException(job.provider(), Kind.TRANSIENT, Stage.DOWNLOAD, "download interrupted", e);
+        }
+        int status = response.statusCode();
+        if (status / 100 != 2) {
+            String body = drain(response);
+            metrics.providerCall(job.provider(), "download", status, System.nanoTime() - started);
+            String lower = body.toLowerCase(Locale.ROOT);
+            if ((status == 403 || status == 400 || status == 401) && (lower.contains("expired") || lower.contains("accessdenied"))) {
+                throw new ExpiredLinkException(UrlRedactor.redact(link.url()) + ": " + body);
+            }
+            Kind kind = status >= 500 || status == 429 ? Kind.TRANSIENT : Kind.REJECTED;
+            throw new ProviderException(job.provider(), kind, Stage.DOWNLOAD, status,
+                    "download of " + link.language() + " " + link.type() + " answered HTTP " + status, body);
+        }
+        long expected = response.headers().firstValueAsLong("Content-Length").orElse(-1);
+        long bytes;
+        String sha256;
+        try (InputStream in = response.body();
+             OutputStream out = new DigestOutputStream(Files.newOutputStream(work), sha256Digest())) {
+            bytes = in.transferTo(out);
+            out.flush();
+            sha256 = HexFormat.of().formatHex(((DigestOutputStream) out).getMessageDigest().digest());
+        } catch (IOException e) {
+            deleteQuietly(work);
+            throw new ProviderException(job.provider(), Kind.TRANSIENT, Stage.DOWNLOAD,
+                    "download of " + link.language() + " " + link.type() + " broke off: " + e.getMessage(), e);
+        }
+        metrics.providerCall(job.provider(), "download", status, System.nanoTime() - started);
+        if (expected >= 0 && bytes != expected) {
+            deleteQuietly(work);
+            throw new ProviderException(job.provider(), Kind.TRANSIENT, Stage.DOWNLOAD, status,
+                    "download of " + link.language() + " " + link.type() + " was truncated: " + bytes + " of " + expected + " bytes", null);
+        }
+        try {
+            Files.createDirectories(target.getParent());
+            SourceArchive.moveAtomically(work, target);
+        } catch (IOException e) {
+            deleteQuietly(work);
+            throw new ProviderException(job.provider(), Kind.TRANSIENT, Stage.DELIVER,
+                    "cannot write " + target + ": " + e.getMessage(), e);
+        }
+        metrics.bytesMoved(job.provider(), "download", bytes);
+        ledger.recordOutput(job.id(), new JobOutput(link.language(), link.type(), relative, bytes, sha256));
+        LOG.infof("Job %s: delivered %s (%d bytes)", job.id(), relative, bytes);
+    }
+
+    /** Output names come from the provider: keep them to one plain file name inside the folder. */
+    static String safeName(String name) {
+        String cleaned = name.replace('\\', '_').replace('/', '_').replace("\0", "");
+        while (cleaned.startsWith(".")) {
+            cleaned = cleaned.substring(1);
+        }
+        return cleaned.isBlank() ? "output.bin" : cleaned;
+    }
+
+    private static long sizeOf(Path p) {
+        try {
+            return Files.size(p);
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    private static String drain(HttpResponse<InputStream> response) {
+        try (InputStream in = response.body()) {
+            byte[] head = in.readNBytes(2000);
+            return new String(head, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static MessageDigest sha256Digest() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // a stray .part under .work/ is harmless and overwritten next time
+        }
+    }
+
+    static final class ExpiredLinkException extends RuntimeException {
+        ExpiredLinkException(String message) {
+            super(message);
+        }
+    }
+}

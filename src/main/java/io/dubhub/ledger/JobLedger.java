@@ -1,0 +1,562 @@
+package io.dubhub.ledger;
+
+import io.dubhub.config.HubConfig;
+import io.dubhub.job.Job;
+import io.dubhub.job.JobEvent;
+import io.dubhub.job.JobOutput;
+import io.dubhub.job.JobState;
+import io.dubhub.job.JobTarget;
+import io.dubhub.job.ProviderCall;
+import io.dubhub.job.Stage;
+import jakarta.annotation.PostConstruct;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import jakarta.inject.Named;
+import org.jboss.logging.Logger;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.sql.Types;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * The only place with SQL. Every state that matters lives here, not in memory: jobs, their
+ * per-language provider objects, call intents, outputs, the timeline and row leases.
+ */
+@ApplicationScoped
+@Named("jobLedger")
+public class JobLedger {
+
+    private static final Logger LOG = Logger.getLogger(JobLedger.class);
+    private static final String ACTIVE_STATES = "('RECEIVED','SUBMITTING','PROCESSING','STUCK','DOWNLOADING')";
+
+    @Inject
+    LedgerDataSource db;
+
+    @Inject
+    HubConfig config;
+
+    private String instanceId;
+
+    @PostConstruct
+    void init() {
+        instanceId = config.instanceId().orElse("hub-" + UUID.randomUUID().toString().substring(0, 8));
+    }
+
+    public String instanceId() {
+        return instanceId;
+    }
+
+    // ---------------------------------------------------------------- jobs
+
+    /** What intake knows about a new source; the job is created already leased to this process. */
+    public record NewJob(String id, String provider, String routeId, String sourceKey, String sourceLocation,
+                         String sourceName, long sourceSize, String sourceSha256, String specJson) {
+    }
+
+    /**
+     * Inserts the job, or returns the existing one for the same source (the unique source key
+     * makes "never submitted twice" hold across restarts and replicas).
+     */
+    public Registration register(NewJob job) {
+        Optional<Job> existing = findBySourceKey(job.sourceKey());
+        if (existing.isPresent()) {
+            return new Registration(existing.get(), false);
+        }
+        Instant now = Instant.now();
+        String sql = "INSERT INTO job (id, provider, route_id, source_key, source_location, source_name, source_size, "
+                + "source_sha256, spec_json, state, stage, attempts, next_at, lease_owner, lease_until, created_at, updated_at) "
+                + "VALUES (?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,?,?)";
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, job.id());
+            ps.setString(2, job.provider());
+            ps.setString(3, job.routeId());
+            ps.setString(4, job.sourceKey());
+            ps.setString(5, job.sourceLocation());
+            ps.setString(6, job.sourceName());
+            ps.setLong(7, job.sourceSize());
+            ps.setString(8, job.sourceSha256());
+            ps.setString(9, job.specJson());
+            ps.setString(10, JobState.RECEIVED.name());
+            ps.setString(11, Stage.INTAKE.name());
+            ps.setTimestamp(12, ts(now));
+            ps.setString(13, instanceId);
+            ps.setTimestamp(14, ts(now.plus(config.poll().lease())));
+            ps.setTimestamp(15, ts(now));
+            ps.setTimestamp(16, ts(now));
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            // Another replica registered the same source between our look-up and insert.
+            Optional<Job> raced = findBySourceKey(job.sourceKey());
+            if (raced.isPresent()) {
+                return new Registration(raced.get(), false);
+            }
+            throw new LedgerException("cannot register job for " + job.sourceName(), e);
+        }
+        event(job.id(), Stage.INTAKE, "received " + job.sourceName() + " (" + job.sourceSize() + " bytes, sha256 " + job.sourceSha256() + ")");
+        return new Registration(load(job.id()), true);
+    }
+
+    public record Registration(Job job, boolean created) {
+    }
+
+    public Job load(String id) {
+        return find(id).orElseThrow(() -> new LedgerException("no job " + id, null));
+    }
+
+    public Optional<Job> find(String id) {
+        return queryOne("SELECT * FROM job WHERE id = ?", id);
+    }
+
+    public Optional<Job> findBySourceKey(String sourceKey) {
+        return queryOne("SELECT * FROM job WHERE source_key = ?", sourceKey);
+    }
+
+    /** Jobs whose source has this content, newest first (to explain duplicates to an operator). */
+    public List<Job> findBySha256(String provider, String sha256) {
+        return queryList("SELECT * FROM job WHERE provider = ? AND source_sha256 = ? ORDER BY created_at DESC", provider, sha256);
+    }
+
+    public List<Job> list(JobState state, String provider, int limit) {
+        StringBuilder sql = new StringBuilder("SELECT * FROM job WHERE 1=1");
+        List<Object> args = new ArrayList<>();
+        if (state != null) {
+            sql.append(" AND state = ?");
+            args.add(state.name());
+        }
+        if (provider != null) {
+            sql.append(" AND provider = ?");
+            args.add(provider);
+        }
+        sql.append(" ORDER BY created_at DESC LIMIT ").append(Math.max(1, Math.min(limit, 1000)));
+        return queryList(sql.toString(), args.toArray());
+    }
+
+    public void setState(String id, JobState state, Stage stage, String reason, String providerMessage) {
+        Instant now = Instant.now();
+        boolean end = !state.active();
+        update("UPDATE job SET state = ?, stage = ?, reason = ?, provider_message = ?, updated_at = ?"
+                        + (end ? ", finished_at = ?, lease_owner = NULL, lease_until = NULL" : ", finished_at = NULL") + " WHERE id = ?",
+                end ? new Object[]{state.name(), stage.name(), reason, providerMessage, ts(now), ts(now), id}
+                        : new Object[]{state.name(), stage.name(), reason, providerMessage, ts(now), id});
+    }
+
+    public void markSubmitted(String id, Instant deadline) {
+        Instant now = Instant.now();
+        update("UPDATE job SET state = ?, stage = ?, submitted_at = ?, deadline_at = ?, attempts = 0, updated_at = ? WHERE id = ?",
+                JobState.PROCESSING.name(), Stage.POLL.name(), ts(now), ts(deadline), ts(now), id);
+    }
+
+    public void setMedia(String id, String mediaJson) {
+        update("UPDATE job SET media_json = ?, updated_at = ? WHERE id = ?", mediaJson, ts(Instant.now()), id);
+    }
+
+    public void setSpec(String id, String specJson) {
+        update("UPDATE job SET spec_json = ?, updated_at = ? WHERE id = ?", specJson, ts(Instant.now()), id);
+    }
+
+    public void setProviderRef(String id, String providerRef, String providerData) {
+        update("UPDATE job SET provider_ref = ?, provider_data = ?, updated_at = ? WHERE id = ?", providerRef, providerData, ts(Instant.now()), id);
+    }
+
+    public void setProviderData(String id, String providerData) {
+        update("UPDATE job SET provider_data = ?, updated_at = ? WHERE id = ?", providerData, ts(Instant.now()), id);
+    }
+
+    public void setCredits(String id, double credits) {
+        update("UPDATE job SET credits = ?, updated_at = ? WHERE id = ?", credits, ts(Instant.now()), id);
+    }
+
+    /** When the job should next be looked at; the lease is kept (see {@link #release}). */
+    public void setNextAt(String id, Instant nextAt) {
+        update("UPDATE job SET next_at = ?, updated_at = ? WHERE id = ?", ts(nextAt), ts(Instant.now()), id);
+    }
+
+    /** Whether another job already delivers into this outbox folder. */
+    public boolean outboxDirTaken(String dir, String exceptJobId) {
+        return queryOne("SELECT * FROM job WHERE outbox_dir = ? AND id <> ?", dir, exceptJobId).isPresent();
+    }
+
+    public void setOutboxDir(String id, String dir) {
+        update("UPDATE job SET outbox_dir = ?, updated_at = ? WHERE id = ?", dir, ts(Instant.now()), id);
+    }
+
+    /** A transient failure: count it and come back after {@code nextAt}. Returns the new count. */
+    public int retryLater(String id, Instant nextAt, String reason) {
+        update("UPDATE job SET attempts = attempts + 1, next_at = ?, reason = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ?",
+                ts(nextAt), reason, ts(Instant.now()), id);
+        return load(id).attempts();
+    }
+
+    /** Frees the source key of a failed job so the same file dropped again can become a new job. */
+    public void retireSourceKey(String id) {
+        update("UPDATE job SET source_key = source_key || ? WHERE id = ?", "|retired:" + id, id);
+    }
+
+    public void resetAttempts(String id) {
+        update("UPDATE job SET attempts = 0, reason = NULL, updated_at = ? WHERE id = ?", ts(Instant.now()), id);
+    }
+
+    // ---------------------------------------------------------------- leases
+
+    /**
+     * Claims up to {@code limit} due jobs for this process. On PostgreSQL the candidates are
+     * locked with FOR UPDATE SKIP LOCKED so replicas never wait on each other; on H2 each row is
+     * claimed by a conditional update, which has the same effect for one file database.
+     */
+    public List<String> claimDue(int limit) {
+        Instant now = Instant.now();
+        Instant until = now.plus(config.poll().lease());
+        List<String> claimed = new ArrayList<>();
+        if (db.postgres()) {
+            String sql = "UPDATE job SET lease_owner = ?, lease_until = ? WHERE id IN ("
+                    + "SELECT id FROM job WHERE state IN " + ACTIVE_STATES + " AND next_at <= ? "
+                    + "AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_at LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING id";
+            try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setString(1, instanceId);
+                ps.setTimestamp(2, ts(until));
+                ps.setTimestamp(3, ts(now));
+                ps.setTimestamp(4, ts(now));
+                ps.setInt(5, limit);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        claimed.add(rs.getString(1));
+                    }
+                }
+            } catch (SQLException e) {
+                throw new LedgerException("cannot claim due jobs", e);
+            }
+            return claimed;
+        }
+        List<String> candidates = new ArrayList<>();
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT id FROM job WHERE state IN " + ACTIVE_STATES + " AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_at LIMIT ?")) {
+            ps.setTimestamp(1, ts(now));
+            ps.setTimestamp(2, ts(now));
+            ps.setInt(3, limit);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    candidates.add(rs.getString(1));
+                }
+            }
+            for (String id : candidates) {
+                if (tryLease(c, id, now, until)) {
+                    claimed.add(id);
+                }
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("cannot claim due jobs", e);
+        }
+        return claimed;
+    }
+
+    private boolean tryLease(Connection c, String id, Instant now, Instant until) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "UPDATE job SET lease_owner = ?, lease_until = ? WHERE id = ? AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)")) {
+            ps.setString(1, instanceId);
+            ps.setTimestamp(2, ts(until));
+            ps.setString(3, id);
+            ps.setTimestamp(4, ts(now));
+            ps.setString(5, instanceId);
+            return ps.executeUpdate() == 1;
+        }
+    }
+
+    /** Keeps the leases of jobs this process is still working on (long uploads, queued work). */
+    public void renewLeases(Collection<String> ids) {
+        if (ids.isEmpty()) {
+            return;
+        }
+        Instant until = Instant.now().plus(config.poll().lease());
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(
+                "UPDATE job SET lease_until = ? WHERE id = ? AND lease_owner = ?")) {
+            for (String id : ids) {
+                ps.setTimestamp(1, ts(until));
+                ps.setString(2, id);
+                ps.setString(3, instanceId);
+                ps.addBatch();
+            }
+            ps.executeBatch();
+        } catch (SQLException e) {
+            throw new LedgerException("cannot renew leases", e);
+        }
+    }
+
+    /** Lets go of a job until {@code nextAt}; any replica may claim it then. */
+    public void release(String id, Instant nextAt) {
+        update("UPDATE job SET lease_owner = NULL, lease_until = NULL, next_at = ?, updated_at = ? WHERE id = ? AND (lease_owner = ? OR lease_owner IS NULL)",
+                ts(nextAt), ts(Instant.now()), id, instanceId);
+    }
+
+    public boolean holdsLease(String id) {
+        return queryOne("SELECT * FROM job WHERE id = ? AND lease_owner = ?", id, instanceId).isPresent();
+    }
+
+    // ---------------------------------------------------------------- targets
+
+    public void upsertTarget(String jobId, String language, String providerRef, JobTarget.TargetState state, String reason) {
+        Instant now = Instant.now();
+        int n = update("UPDATE job_target SET provider_ref = COALESCE(?, provider_ref), state = ?, reason = ?, updated_at = ? WHERE job_id = ? AND language = ?",
+                providerRef, state.name(), reason, ts(now), jobId, language);
+        if (n == 0) {
+            update("INSERT INTO job_target (job_id, language, provider_ref, state, reason, updated_at) VALUES (?,?,?,?,?,?)",
+                    jobId, language, providerRef, state.name(), reason, ts(now));
+        }
+    }
+
+    public List<JobTarget> targets(String jobId) {
+        List<JobTarget> out = new ArrayList<>();
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT * FROM job_target WHERE job_id = ? ORDER BY language")) {
+            ps.setString(1, jobId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new JobTarget(rs.getString("job_id"), rs.getString("language"), rs.getString("provider_ref"),
+                            JobTarget.TargetState.valueOf(rs.getString("state")), rs.getString("reason"), instant(rs, "updated_at")));
+                }
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("cannot read targets of " + jobId, e);
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- provider calls
+
+    public Optional<ProviderCall> call(String jobId, String operation, String scope) {
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT * FROM provider_call WHERE job_id = ? AND operation = ? AND scope = ?")) {
+            ps.setString(1, jobId);
+            ps.setString(2, operation);
+            ps.setString(3, scope);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                return Optional.of(new ProviderCall(rs.getString("job_id"), rs.getString("operation"), rs.getString("scope"),
+                        ProviderCall.State.valueOf(rs.getString("state")), rs.getString("provider_ref"), rs.getString("detail"),
+                        instant(rs, "created_at"), instant(rs, "updated_at")));
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("cannot read call " + operation + " of " + jobId, e);
+        }
+    }
+
+    /** Written before a billable call: after a crash, its presence means "look it up first". */
+    public void recordIntent(String jobId, String operation, String scope, String detail) {
+        Instant now = Instant.now();
+        if (call(jobId, operation, scope).isPresent()) {
+            update("UPDATE provider_call SET updated_at = ? WHERE job_id = ? AND operation = ? AND scope = ?", ts(now), jobId, operation, scope);
+            return;
+        }
+        update("INSERT INTO provider_call (job_id, operation, scope, state, detail, created_at, updated_at) VALUES (?,?,?,?,?,?,?)",
+                jobId, operation, scope, ProviderCall.State.INTENT.name(), detail, ts(now), ts(now));
+    }
+
+    public void recordDone(String jobId, String operation, String scope, String providerRef, String detail) {
+        Instant now = Instant.now();
+        int n = update("UPDATE provider_call SET state = ?, provider_ref = ?, detail = COALESCE(?, detail), updated_at = ? WHERE job_id = ? AND operation = ? AND scope = ?",
+                ProviderCall.State.DONE.name(), providerRef, detail, ts(now), jobId, operation, scope);
+        if (n == 0) {
+            update("INSERT INTO provider_call (job_id, operation, scope, state, provider_ref, detail, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)",
+                    jobId, operation, scope, ProviderCall.State.DONE.name(), providerRef, detail, ts(now), ts(now));
+        }
+    }
+
+    public List<ProviderCall> calls(String jobId) {
+        List<ProviderCall> out = new ArrayList<>();
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT * FROM provider_call WHERE job_id = ? ORDER BY created_at")) {
+            ps.setString(1, jobId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new ProviderCall(rs.getString("job_id"), rs.getString("operation"), rs.getString("scope"),
+                            ProviderCall.State.valueOf(rs.getString("state")), rs.getString("provider_ref"), rs.getString("detail"),
+                            instant(rs, "created_at"), instant(rs, "updated_at")));
+                }
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("cannot read calls of " + jobId, e);
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- outputs and events
+
+    public void recordOutput(String jobId, JobOutput output) {
+        Instant now = Instant.now();
+        update("DELETE FROM job_output WHERE job_id = ? AND language = ? AND type = ?", jobId, output.language(), output.type());
+        update("INSERT INTO job_output (job_id, language, type, path, bytes, sha256, created_at) VALUES (?,?,?,?,?,?,?)",
+                jobId, output.language(), output.type(), output.path(), output.bytes(), output.sha256(), ts(now));
+    }
+
+    public List<JobOutput> outputs(String jobId) {
+        List<JobOutput> out = new ArrayList<>();
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT * FROM job_output WHERE job_id = ? ORDER BY language, type")) {
+            ps.setString(1, jobId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new JobOutput(rs.getString("language"), rs.getString("type"), rs.getString("path"),
+                            rs.getLong("bytes"), rs.getString("sha256")));
+                }
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("cannot read outputs of " + jobId, e);
+        }
+        return out;
+    }
+
+    public void event(String jobId, Stage stage, String message) {
+        update("INSERT INTO job_event (job_id, at, stage, message) VALUES (?,?,?,?)", jobId, ts(Instant.now()), stage.name(), message);
+    }
+
+    public List<JobEvent> events(String jobId) {
+        List<JobEvent> out = new ArrayList<>();
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT at, stage, message FROM job_event WHERE job_id = ? ORDER BY id")) {
+            ps.setString(1, jobId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new JobEvent(instant(rs, "at"), rs.getString("stage").toLowerCase(), rs.getString("message")));
+                }
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("cannot read events of " + jobId, e);
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- provider health and figures
+
+    public void setProviderHealth(String provider, String state, String message) {
+        Instant now = Instant.now();
+        int n = update("UPDATE provider_health SET state = ?, message = ?, updated_at = ? WHERE provider = ?", state, message, ts(now), provider);
+        if (n == 0) {
+            update("INSERT INTO provider_health (provider, state, message, updated_at) VALUES (?,?,?,?)", provider, state, message, ts(now));
+        }
+    }
+
+    public void clearProviderHealth(String provider) {
+        update("DELETE FROM provider_health WHERE provider = ?", provider);
+    }
+
+    /** provider → [state, message] for providers with a known problem. */
+    public Map<String, String[]> providerHealth() {
+        Map<String, String[]> out = new LinkedHashMap<>();
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement("SELECT * FROM provider_health ORDER BY provider");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.put(rs.getString("provider"), new String[]{rs.getString("state"), rs.getString("message")});
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("cannot read provider health", e);
+        }
+        return out;
+    }
+
+    /** provider → state → count, for metrics. */
+    public Map<String, Map<String, Long>> countsByProviderAndState() {
+        Map<String, Map<String, Long>> out = new LinkedHashMap<>();
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT provider, state, COUNT(*) FROM job GROUP BY provider, state"); ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.computeIfAbsent(rs.getString(1), k -> new LinkedHashMap<>()).put(rs.getString(2), rs.getLong(3));
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("cannot count jobs", e);
+        }
+        return out;
+    }
+
+    public boolean reachable() {
+        try (Connection c = db.connection()) {
+            return c.isValid(5);
+        } catch (SQLException e) {
+            LOG.debugf("ledger not reachable: %s", e.getMessage());
+            return false;
+        }
+    }
+
+    // ---------------------------------------------------------------- plumbing
+
+    private Optional<Job> queryOne(String sql, Object... args) {
+        List<Job> jobs = queryList(sql, args);
+        return jobs.isEmpty() ? Optional.empty() : Optional.of(jobs.get(0));
+    }
+
+    private List<Job> queryList(String sql, Object... args) {
+        List<Job> out = new ArrayList<>();
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            bind(ps, args);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(job(rs));
+                }
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("ledger query failed", e);
+        }
+        return out;
+    }
+
+    private int update(String sql, Object... args) {
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            bind(ps, args);
+            return ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new LedgerException("ledger update failed", e);
+        }
+    }
+
+    private static void bind(PreparedStatement ps, Object... args) throws SQLException {
+        for (int i = 0; i < args.length; i++) {
+            Object a = args[i];
+            if (a == null) {
+                ps.setNull(i + 1, Types.VARCHAR);
+            } else if (a instanceof Timestamp t) {
+                ps.setTimestamp(i + 1, t);
+            } else if (a instanceof Long l) {
+                ps.setLong(i + 1, l);
+            } else if (a instanceof Integer n) {
+                ps.setInt(i + 1, n);
+            } else if (a instanceof Double d) {
+                ps.setDouble(i + 1, d);
+            } else {
+                ps.setString(i + 1, a.toString());
+            }
+        }
+    }
+
+    private static Job job(ResultSet rs) throws SQLException {
+        double credits = rs.getDouble("credits");
+        Double creditsOrNull = rs.wasNull() ? null : credits;
+        return new Job(rs.getString("id"), rs.getString("provider"), rs.getString("route_id"), rs.getString("source_key"),
+                rs.getString("source_location"), rs.getString("source_name"), rs.getLong("source_size"),
+                rs.getString("source_sha256"), rs.getString("spec_json"), rs.getString("media_json"),
+                JobState.valueOf(rs.getString("state")), rs.getString("stage"), rs.getString("reason"),
+                rs.getString("provider_message"), rs.getString("provider_ref"), rs.getString("provider_data"),
+                creditsOrNull, rs.getInt("attempts"), instant(rs, "next_at"), instant(rs, "deadline_at"),
+                rs.getString("outbox_dir"), instant(rs, "created_at"), instant(rs, "updated_at"),
+                instant(rs, "submitted_at"), instant(rs, "finished_at"));
+    }
+
+    private static Instant instant(ResultSet rs, String column) throws SQLException {
+        Timestamp t = rs.getTimestamp(column);
+        return t == null ? null : t.toInstant();
+    }
+
+    private static Timestamp ts(Instant i) {
+        return i == null ? null : Timestamp.from(i);
+    }
+}

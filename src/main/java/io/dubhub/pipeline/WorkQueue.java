@@ -1,0 +1,85 @@
+package io.dubhub.pipeline;
+
+import io.dubhub.config.HubConfig;
+import io.dubhub.ledger.JobLedger;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import jakarta.inject.Named;
+import org.apache.camel.ProducerTemplate;
+import org.jboss.logging.Logger;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The jobs this process holds a lease on, queued or being worked on. The queue itself
+ * (seda:job-work) is only memory; what makes it safe is the ledger lease, renewed here while we
+ * hold a job and left to expire after a crash so another process (or this one, restarted) takes over.
+ */
+@ApplicationScoped
+@Named("workQueue")
+public class WorkQueue {
+
+    private static final Logger LOG = Logger.getLogger(WorkQueue.class);
+    static final String QUEUE = "seda:job-work";
+
+    @Inject
+    JobLedger ledger;
+
+    @Inject
+    HubConfig config;
+
+    @Inject
+    ProducerTemplate producer;
+
+    private final Set<String> held = ConcurrentHashMap.newKeySet();
+
+    /** Claims due jobs, no more than the workers can start soon; the poll route queues them. */
+    public List<String> claimDue() {
+        int room = config.workers() * 2 - held.size();
+        if (room <= 0) {
+            return List.of();
+        }
+        List<String> claimed = new ArrayList<>();
+        for (String id : ledger.claimDue(room)) {
+            if (held.add(id)) {
+                claimed.add(id);
+            }
+        }
+        return claimed;
+    }
+
+    /** Marks a job as ours before it is queued (intake already holds its lease). */
+    public String hold(String jobId) {
+        held.add(jobId);
+        return jobId;
+    }
+
+    /** Queues a held job again at once (its next stage is due now), keeping the lease. */
+    public void requeue(String jobId) {
+        held.add(jobId);
+        producer.asyncSendBody(QUEUE, jobId);
+    }
+
+    /** Lets go of a job: its lease is released (or expired) in the ledger by the caller. */
+    public void forget(String jobId) {
+        held.remove(jobId);
+    }
+
+    public void renewLeases() {
+        if (held.isEmpty()) {
+            return;
+        }
+        try {
+            ledger.renewLeases(List.copyOf(held));
+        } catch (RuntimeException e) {
+            LOG.warnf("Could not renew job leases (%d held): %s", held.size(), e.getMessage());
+        }
+    }
+
+    public int heldCount() {
+        return held.size();
+    }
+}

@@ -34,6 +34,9 @@ public class SourceArchive {
     @Inject
     ObjectMapper json;
 
+    @Inject
+    io.dubhub.intake.InboxMemory inboxMemory;
+
     public Path toDone(Job job) {
         return move(job, Path.of(config.dataDir(), "done", job.provider()));
     }
@@ -78,6 +81,7 @@ public class SourceArchive {
                 target = folder.resolve(stem + "." + job.id() + ext);
             }
             moveAtomically(source, target);
+            inboxMemory.forget(source.toAbsolutePath().toString());
             Path sidecar = source.resolveSibling(job.sourceName() + Intake.SIDECAR_SUFFIX);
             if (Files.exists(sidecar)) {
                 moveAtomically(sidecar, target.resolveSibling(target.getFileName() + Intake.SIDECAR_SUFFIX));

@@ -172,7 +172,9 @@ class DublabEndToEndTest {
         Drops.video(inbox(), "broke.mp4", Duration.ofSeconds(60));
         JsonNode error = awaitError("broke.mp4");
         assertThat(error.get("reason").asText()).contains("dublab: out of credits");
-        assertThat(sim.calls("init-dub")).isZero();
+        // the 402 answered the one init-dub call; it was not retried
+        assertThat(sim.calls("init-dub")).isEqualTo(1);
+        assertThat(sim.projectCount()).isZero();
         given().get("/q/health/ready").then().statusCode(503)
                 .body("checks.find { it.name == 'providers' }.data.dublab", containsString("out of credits"));
 
@@ -210,7 +212,7 @@ class DublabEndToEndTest {
 
     @Test
     void anExpiredOutputLinkIsRefreshedFromDublab() throws Exception {
-        sim.setProjectOutputLinkTtl(Duration.ZERO);
+        sim.setProjectOutputLinkTtl(Duration.ofSeconds(-60));
         Drops.sidecar(inbox(), "late.mp4", "{\"targetLanguages\":[\"es\"]}");
         Drops.video(inbox(), "late.mp4", Duration.ofSeconds(30));
         JsonNode manifest = awaitManifest("late");

@@ -496,10 +496,31 @@ public class MediaProbe {
      * error: mp4parser allocates the claimed bytes, logs "might have been truncated" and carries on.
      */
     private static final class BoundedBoxParser extends PropertyBoxParserImpl {
+        /**
+         * mp4parser's default constructor reads its box table with
+         * ClassLoader.getSystemResourceAsStream, which finds nothing in a packaged Quarkus app
+         * (the system class path holds only quarkus-run.jar): load it through our class loader.
+         */
+        private static final java.util.Properties BOX_TYPES = loadBoxTypes();
+
         private final BufferChannel channel;
 
         BoundedBoxParser(BufferChannel channel) {
+            super(BOX_TYPES);
             this.channel = channel;
+        }
+
+        private static java.util.Properties loadBoxTypes() {
+            java.util.Properties types = new java.util.Properties();
+            try (var in = PropertyBoxParserImpl.class.getClassLoader().getResourceAsStream("isoparser2-default.properties")) {
+                if (in == null) {
+                    throw new IllegalStateException("isoparser2-default.properties is missing from the mp4parser jar");
+                }
+                types.load(in);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            return types;
         }
 
         @Override

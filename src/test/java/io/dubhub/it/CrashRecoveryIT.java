@@ -106,12 +106,31 @@ class CrashRecoveryIT {
         assertThat(hubData.resolve("done/dublab/keynote.mp4")).exists();
     }
 
+    /** True once the hub's job API shows the given provider call recorded with the given state. */
+    private boolean hubRecorded(String operation, String state) throws Exception {
+        JsonNode jobs = json.readTree(hub.get("/api/jobs").body().isEmpty() ? "[]" : hub.get("/api/jobs").body());
+        if (!jobs.isArray() || jobs.isEmpty()) {
+            return false;
+        }
+        JsonNode job = json.readTree(hub.get("/api/jobs/" + jobs.get(0).get("id").asText()).body());
+        for (JsonNode call : job.path("providerCalls")) {
+            if (operation.equals(call.path("operation").asText()) && state.equals(call.path("state").asText())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private long credits() throws Exception {
+        return json.readTree(simulator.get("/sandbox/dublab/_control/credits").body()).path("credits").asLong();
+    }
+
     @Test
     void killedWhileUploadingThenRestartedUploadsAgainIntoTheSameGroup() throws Exception {
         hub = startHub();
         // large enough (sparse on disk) that the upload is still running when the kill lands
         drop("lecture.mp4", 1536L * 1024 * 1024);
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() -> calls("init-dub-group") == 1);
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() -> hubRecorded("upload", "intent"));
         hub.kill();
         assertThat(calls("start-dub")).isZero();
 
@@ -121,5 +140,29 @@ class CrashRecoveryIT {
         assertThat(manifest.get("state").asText()).isEqualTo("delivered");
         assertThat(calls("init-dub-group")).isEqualTo(1);
         assertThat(calls("start-dub")).isEqualTo(2);
+    }
+
+    /**
+     * Killed the instant dublab created the group, possibly before its answer reached the ledger.
+     * dublab never hands the upload URL out again, so an unrecorded group cannot be uploaded to:
+     * it is left unstarted (dublab bills on completion only) and at most one more is created.
+     * Whatever the timing, exactly one group is started and paid for.
+     */
+    @Test
+    void killedRightAfterCreateIsPaidForOnce() throws Exception {
+        long before = credits();
+        hub = startHub();
+        drop("panel.mp4", 256 * 1024);
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20)).until(() -> calls("init-dub-group") == 1);
+        hub.kill();
+
+        hub = startHub();
+        JsonNode manifest = awaitManifest("panel");
+
+        assertThat(manifest.get("state").asText()).isEqualTo("delivered");
+        assertThat(calls("init-dub-group")).isBetween(1, 2);
+        assertThat(calls("start-dub")).isEqualTo(2);
+        // 75 s at dublab's per-started-minute rate: 2 credits per language, two languages, once
+        assertThat(before - credits()).isEqualTo(4);
     }
 }

@@ -113,6 +113,34 @@ class DublabEndToEndTest {
                 .body("state", equalTo("delivered"))
                 .body("languages.size()", equalTo(2))
                 .body("outbox", equalTo("outbox/talk"));
+        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        assertThat(metrics).contains("dubhub_jobs{provider=\"dublab\",state=\"delivered\"}")
+                .contains("dubhub_bytes_moved_bytes_total{direction=\"upload\",provider=\"dublab\"}")
+                .contains("dubhub_provider_call_seconds_count{operation=\"init-dub-group\",outcome=\"2xx\",provider=\"dublab\"}");
+    }
+
+    @Test
+    void serverErrorsOnCreateAreRetriedAndTheGroupIsCreatedOnce() throws Exception {
+        sim.failNextCalls("init-dub-group", 503, 2);
+        Drops.sidecar(inbox(), "flaky.mp4", "{\"targetLanguages\":[\"es\",\"de\"]}");
+        Drops.video(inbox(), "flaky.mp4", Duration.ofSeconds(30));
+        JsonNode manifest = awaitManifest("flaky");
+        assertThat(manifest.get("state").asText()).isEqualTo("delivered");
+        assertThat(sim.calls("init-dub-group")).isEqualTo(3);
+        assertThat(sim.projectCount()).isEqualTo(1);
+        assertThat(manifest.get("events").toString()).contains("retrying in");
+    }
+
+    @Test
+    void aStartWhoseAnswerWasLostIsLookedUpNotRepeated() throws Exception {
+        sim.loseNextAnswer("start-dub");
+        Drops.sidecar(inbox(), "lost.mp4", "{\"targetLanguages\":[\"es\",\"de\"]}");
+        Drops.video(inbox(), "lost.mp4", Duration.ofSeconds(30));
+        JsonNode manifest = awaitManifest("lost");
+        assertThat(manifest.get("state").asText()).isEqualTo("delivered");
+        // two languages, two start-dub calls: the lost one was found started via GET /dubs
+        assertThat(sim.calls("start-dub")).isEqualTo(2);
+        assertThat(manifest.get("providerCalls").toString()).contains("start-dub");
     }
 
     @Test

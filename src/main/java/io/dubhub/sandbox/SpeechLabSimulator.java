@@ -678,8 +678,28 @@ public class SpeechLabSimulator {
         return new Answer(201, dubView(s, p, t, d, false));
     }
 
+    /** The next {@code answers} expand=true answers hand out media links that have already expired. */
+    public synchronized void expireLinksOfNextExpandAnswers(int answers) {
+        state().expiredExpandAnswers = Math.max(0, answers);
+        save();
+    }
+
     private Answer listProjects(State s, RoutingContext ctx, JsonNode body) {
         boolean expand = "true".equals(ctx.queryParams().get("expand"));
+        if (expand && s.expiredExpandAnswers > 0) {
+            s.expiredExpandAnswers--;
+            long ttl = s.mediaTtlSeconds;
+            s.mediaTtlSeconds = -60;
+            try {
+                return listProjects(s, ctx, false, expand);
+            } finally {
+                s.mediaTtlSeconds = ttl;
+            }
+        }
+        return listProjects(s, ctx, false, expand);
+    }
+
+    private Answer listProjects(State s, RoutingContext ctx, boolean unused, boolean expand) {
         String ids = ctx.queryParams().get("thirdPartyIDs");
         List<String> wanted = ids == null ? null : List.of(ids.split(","));
         List<Object> results = new ArrayList<>();
@@ -936,6 +956,7 @@ public class SpeechLabSimulator {
         public Map<String, DublabSimulator.FailNext> failNext = new TreeMap<>();
         public Map<String, Integer> loseNext = new TreeMap<>();
         public Integer failPart;
+        public int expiredExpandAnswers;
         public int failPartStatus = 500;
     }
 

@@ -79,8 +79,10 @@ public class SpeechLabTokenSource {
         return refreshes.get();
     }
 
-    /** Forget everything (tests, or after the credentials were changed). */
+    /** Forget everything, counters included (tests, or after the credentials were changed). */
     public synchronized void clear() {
+        logins.set(0);
+        refreshes.set(0);
         accessToken = null;
         refreshToken = null;
         renewAt = Instant.EPOCH;

@@ -140,13 +140,13 @@ class SpeechLabMultipartUploaderS3ProxyTest {
         URI url = presignV2Put(key, Map.of("partNumber", "1", "uploadId", uploadId), Instant.now().plus(Duration.ofMinutes(10)));
 
         ProviderException refused = catchThrowableOfType(ProviderException.class,
-                () -> puts.putRange("speechlab", url, clip, 0, Files.size(clip), "application/x-www-form-urlencoded", Map.of()));
+                () -> puts.putRange("speechlab", url, clip, 0, Files.size(clip), "video/mp4", Map.of()));
 
         assertThat(refused).isNotNull();
         assertThat(refused.httpStatus()).isEqualTo(403);
         assertThat(refused.kind()).isEqualTo(ProviderException.Kind.REJECTED);
         assertThat(refused.providerMessage()).contains("SignatureDoesNotMatch");
-        assertThat(refused.getMessage()).contains("signature").contains("Content-Type 'application/x-www-form-urlencoded'");
+        assertThat(refused.getMessage()).contains("signature").contains("Content-Type 'video/mp4'");
 
         // the same URL, through the SpeechLab uploader (no Content-Type), works
         List<Part> parts = multipart.upload("speechlab", clip, Files.size(clip), 5L * MIB, n -> url, List.of(), p -> { });

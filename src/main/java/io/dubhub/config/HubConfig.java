@@ -87,6 +87,8 @@ public interface HubConfig {
 
     interface Providers {
         Dublab dublab();
+
+        Speechlab speechlab();
     }
 
     /** What every provider has: where it is and how often we ask it. */
@@ -115,5 +117,17 @@ public interface HubConfig {
         /** Largest source we upload in one presigned PUT (S3 allows 5 GiB). */
         @WithDefault("5368709120")
         long maxBytes();
+    }
+
+    interface Speechlab extends ProviderEndpoint {
+        @WithDefault("https://translate-api.speechlab.ai/v1")
+        @Override
+        String baseUrl();
+
+        /** HUB_PROVIDERS_SPEECHLAB_EMAIL: the account's login; without email and password SpeechLab is disabled. */
+        Optional<String> email();
+
+        /** HUB_PROVIDERS_SPEECHLAB_PASSWORD */
+        Optional<String> password();
     }
 }

@@ -88,6 +88,8 @@ public class SandboxStorage {
     private final Map<String, AtomicInteger> puts = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> putAttempts = new ConcurrentHashMap<>();
     private final List<Consumer<String>> uploadListeners = new CopyOnWriteArrayList<>();
+    /** Injected one-shot PUT failures: key prefix → HTTP status (test hook, additive). */
+    private final Map<String, Integer> failNextPut = new ConcurrentHashMap<>();
     private volatile byte[] secret;
 
     // ---------------------------------------------------------------- Java API
@@ -184,6 +186,29 @@ public class SandboxStorage {
         return n == null ? 0 : n.get();
     }
 
+    /**
+     * The next HTTP PUT to a key starting with {@code keyPrefix} is refused with {@code status}
+     * (after being counted in {@link #putAttempts}) and stores nothing; later PUTs work again.
+     */
+    public void failNextPut(String keyPrefix, int status) {
+        if (status < 400 || status > 599) {
+            throw new IllegalArgumentException("status must be an HTTP error status: " + status);
+        }
+        failNextPut.put(keyPrefix, status);
+    }
+
+    private Integer takeInjectedFailure(String key) {
+        for (String prefix : failNextPut.keySet()) {
+            if (key.startsWith(prefix)) {
+                Integer status = failNextPut.remove(prefix);
+                if (status != null) {
+                    return status;
+                }
+            }
+        }
+        return null;
+    }
+
     // ---------------------------------------------------------------- HTTP
 
     void register(@Observes Router router) {
@@ -231,6 +256,12 @@ public class SandboxStorage {
             return;
         }
         putAttempts.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+        Integer injected = failNextPut.isEmpty() ? null : takeInjectedFailure(key);
+        if (injected != null) {
+            rejectPut(ctx, new S3Error(injected, injected >= 500 ? "InternalError" : "AccessDenied",
+                    "Injected failure (sandbox failNextPut)"));
+            return;
+        }
         String sent = req.getHeader(HttpHeaders.CONTENT_TYPE);
         S3Error denied = verify(ctx, "PUT", key, sent, true);
         if (denied != null) {

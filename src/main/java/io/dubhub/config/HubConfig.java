@@ -87,6 +87,8 @@ public interface HubConfig {
 
     interface Providers {
         Dublab dublab();
+
+        Perso perso();
     }
 
     /** What every provider has: where it is and how often we ask it. */
@@ -115,5 +117,30 @@ public interface HubConfig {
         /** Largest source we upload in one presigned PUT (S3 allows 5 GiB). */
         @WithDefault("5368709120")
         long maxBytes();
+    }
+
+    /** Perso AI (shared/providers/perso-api.md): XP-API-KEY auth, Azure Blob upload, one project per language. */
+    interface Perso extends ProviderEndpoint {
+        @WithDefault("https://api.perso.ai")
+        @Override
+        String baseUrl();
+
+        /** HUB_PROVIDERS_PERSO_API_KEY (pk_live_...); the provider is disabled without it. */
+        Optional<String> apiKey();
+
+        /** HUB_PROVIDERS_PERSO_SPACE_SEQ; looked up from GET /portal/api/v1/spaces when unset. */
+        Optional<Long> spaceSeq();
+
+        /** HUB_PROVIDERS_PERSO_MEDIA_BASE_URL: relative /perso-storage/... paths resolve against it. */
+        @WithDefault("https://portal-media.perso.ai")
+        String mediaBaseUrl();
+
+        /** Sources up to this size go to the blob in one PUT; larger ones in blocks (Put Block + Put Block List). */
+        @WithDefault("268435456")
+        long singlePutMaxBytes();
+
+        /** Size of one block when uploading in blocks. */
+        @WithDefault("16777216")
+        long blockBytes();
     }
 }

@@ -142,17 +142,19 @@ public final class AzureBlobUploader {
                 .PUT(HttpRequest.BodyPublishers.fromPublisher(
                         HttpRequest.BodyPublishers.ofInputStream(() -> openRange(file, offset, length)), length));
         headers.forEach(request::header);
-        send(url, request);
+        boolean putBlob = url.getRawQuery() == null || !url.getRawQuery().contains("comp=");
+        boolean blobTypeMissing = putBlob && headers.keySet().stream().noneMatch(h -> h.equalsIgnoreCase("x-ms-blob-type"));
+        send(url, request, blobTypeMissing);
     }
 
     private void putBytes(URI url, byte[] body, Map<String, String> headers) {
         HttpRequest.Builder request = HttpRequest.newBuilder(url).timeout(Duration.ofMinutes(2))
                 .PUT(HttpRequest.BodyPublishers.ofByteArray(body));
         headers.forEach(request::header);
-        send(url, request);
+        send(url, request, false);
     }
 
-    private void send(URI url, HttpRequest.Builder request) {
+    private void send(URI url, HttpRequest.Builder request, boolean blobTypeMissing) {
         HttpResponse<String> response;
         try {
             response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
@@ -181,7 +183,8 @@ public final class AzureBlobUploader {
             throw new ProviderException(provider, Kind.TRANSIENT, Stage.UPLOAD, status,
                     "the blob storage answered HTTP " + status + " to the upload; will retry", said);
         }
-        if (status == 400 && (lower(said).contains("x-ms-blob-type") || "MissingRequiredHeader".equalsIgnoreCase(code)
+        // Azure answers MissingRequiredHeader; Azurite a bare 400 with no body: either way, name the header.
+        if (status == 400 && (blobTypeMissing && (code == null || said.isBlank()) || lower(said).contains("x-ms-blob-type") || "MissingRequiredHeader".equalsIgnoreCase(code)
                 || "InvalidHeaderValue".equalsIgnoreCase(code))) {
             throw new ProviderException(provider, Kind.REJECTED, Stage.UPLOAD, status,
                     "the blob storage refused the upload: it needs the header 'x-ms-blob-type: BlockBlob' (HTTP 400 "
@@ -192,7 +195,8 @@ public final class AzureBlobUploader {
                     "the blob storage wants a Content-Length on the upload (" + where + ")", said);
         }
         throw new ProviderException(provider, Kind.REJECTED, Stage.UPLOAD, status,
-                "the blob storage refused the upload with HTTP " + status + (code == null ? "" : " " + code) + " (" + where + ")", said);
+                "the blob storage refused the upload with HTTP " + status + (code == null ? "" : " " + code) + " (" + where + ")"
+                        + (said.isBlank() ? "" : ": " + said.lines().findFirst().orElse("")), said.isBlank() ? body : said);
     }
 
     /** A 403 that a new SAS may cure; becomes a plain failure when no more SAS URLs may be asked for. */

@@ -104,10 +104,13 @@ public class PersoSimulator {
 
     // ================================================================ test controls (Java)
 
+    /** Forget projects, media, counters, log and injected failures; the signing secret and initialised queues stay, as on Perso. */
     public synchronized void reset() {
         String secret = state().secret;
+        TreeSet<Long> queues = state().queues;
         state = new State();
         state.secret = secret;
+        state.queues = queues;
         save();
     }
 

@@ -209,8 +209,9 @@ public final class AzureBlobUploader {
         }
 
         ProviderException giveUp(int used) {
-            return new ProviderException(failure.provider(), Kind.REJECTED, Stage.UPLOAD, failure.httpStatus(),
-                    failure.getMessage() + "; gave up after " + used + " fresh upload link(s)", failure.providerMessage());
+            // Transient: the job retries later with backoff (bounded by hub.poll.max-attempts), asking for new links again.
+            return new ProviderException(failure.provider(), Kind.TRANSIENT, Stage.UPLOAD, failure.httpStatus(),
+                    failure.getMessage() + "; gave up after " + used + " fresh upload link(s) in a row", failure.providerMessage());
         }
     }
 

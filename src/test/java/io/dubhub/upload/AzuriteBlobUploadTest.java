@@ -110,6 +110,7 @@ class AzuriteBlobUploadTest {
         })).isInstanceOfSatisfying(ProviderException.class, e -> {
             assertThat(e.httpStatus()).isEqualTo(403);
             assertThat(e.getMessage()).contains("SAS").contains("gave up after 3");
+            assertThat(e.kind()).isEqualTo(ProviderException.Kind.TRANSIENT);
         });
         assertThat(asked[0]).isEqualTo(3);
     }

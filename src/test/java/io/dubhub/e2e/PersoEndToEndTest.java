@@ -96,7 +96,7 @@ class PersoEndToEndTest {
         assertThat(data().resolve("done/perso/talk.mp4")).exists();
         assertThat(source).doesNotExist();
         assertThat(sim.calls("translate")).isEqualTo(1);
-        assertThat(sim.calls("queue")).isEqualTo(1);
+        assertThat(sim.calls("queue")).isLessThanOrEqualTo(1); // once per space and process: earlier tests may have done it
         assertThat(sim.calls("put-blob")).isEqualTo(1);
         assertThat(sim.projectCount()).isEqualTo(2);
 

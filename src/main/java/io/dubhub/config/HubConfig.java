@@ -89,6 +89,8 @@ public interface HubConfig {
         Dublab dublab();
 
         Speechlab speechlab();
+
+        Perso perso();
     }
 
     /** What every provider has: where it is and how often we ask it. */
@@ -129,5 +131,30 @@ public interface HubConfig {
 
         /** HUB_PROVIDERS_SPEECHLAB_PASSWORD */
         Optional<String> password();
+    }
+
+    /** Perso AI (shared/providers/perso-api.md): XP-API-KEY auth, Azure Blob upload, one project per language. */
+    interface Perso extends ProviderEndpoint {
+        @WithDefault("https://api.perso.ai")
+        @Override
+        String baseUrl();
+
+        /** HUB_PROVIDERS_PERSO_API_KEY (pk_live_...); the provider is disabled without it. */
+        Optional<String> apiKey();
+
+        /** HUB_PROVIDERS_PERSO_SPACE_SEQ; looked up from GET /portal/api/v1/spaces when unset. */
+        Optional<Long> spaceSeq();
+
+        /** HUB_PROVIDERS_PERSO_MEDIA_BASE_URL: relative /perso-storage/... paths resolve against it. */
+        @WithDefault("https://portal-media.perso.ai")
+        String mediaBaseUrl();
+
+        /** Sources up to this size go to the blob in one PUT; larger ones in blocks (Put Block + Put Block List). */
+        @WithDefault("268435456")
+        long singlePutMaxBytes();
+
+        /** Size of one block when uploading in blocks. */
+        @WithDefault("16777216")
+        long blockBytes();
     }
 }

@@ -9,9 +9,11 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 import jakarta.inject.Named;
 import org.jboss.logging.Logger;
+import software.amazon.awssdk.services.s3.presigner.S3Presigner;
 
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -71,6 +73,10 @@ public class StagedFiles {
     @Inject
     HubConfig config;
 
+    /** Looked up on first use: a hub without buckets never builds an S3 presigner. */
+    @Inject
+    Instance<S3Presigner> presigner;
+
     private volatile byte[] secret;
 
     // ---------------------------------------------------------------- minting
@@ -86,6 +92,20 @@ public class StagedFiles {
         }
         URI url = urlFor(mint(signed.toString(), Instant.now().plus(ttl).getEpochSecond()));
         LOG.debugf("staged %s at %s until +%s", signed, UrlRedactor.redact(url), ttl);
+        return url;
+    }
+
+    /**
+     * A presigned GET for an object in the hub's S3 account: the provider fetches it from the
+     * bucket directly and never sees a key, only a signature valid for {@code ttl} (SigV4 allows
+     * up to 7 days).
+     */
+    public URI stageObject(String bucket, String key, Duration ttl) {
+        var request = presigner.get().presignGetObject(p -> p
+                .signatureDuration(ttl)
+                .getObjectRequest(g -> g.bucket(bucket).key(key)));
+        URI url = URI.create(request.url().toString());
+        LOG.debugf("staged s3://%s/%s at %s for %s", bucket, key, UrlRedactor.redact(url), ttl);
         return url;
     }
 

@@ -168,6 +168,11 @@ public class StagedFiles {
         } catch (IllegalArgumentException e) {
             return Grant.refuse(403, "invalid token");
         }
+        // Canonical encoding only: the spare low bits of the last base64 character must not make a second valid token.
+        if (!B64.encodeToString(payload).equals(token.substring(0, dot))
+                || !B64.encodeToString(signature).equals(token.substring(dot + 1))) {
+            return Grant.refuse(403, "invalid token");
+        }
         if (!MessageDigest.isEqual(hmac(payload), signature)) {
             return Grant.refuse(403, "invalid token");
         }

@@ -177,7 +177,7 @@ class StagedFilesTest {
         staged.stage(file(10), Duration.ofMinutes(1));
         Path secret = data().resolve(StagedFiles.SECRET_FILE);
         assertThat(secret).exists();
-        assertThat(Files.getPosixFilePermissions(secret).toString()).isEqualTo("[OWNER_READ, OWNER_WRITE]");
+        assertThat(Files.getPosixFilePermissions(secret)).isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
     }
 
     @Test

@@ -37,6 +37,13 @@ public interface HubConfig {
 
     Providers providers();
 
+    Staging staging();
+
+    interface Staging {
+        /** HUB_STAGING_SECRET: signs /staged/ links; unset = a random one kept in <data-dir>/.staging.secret. */
+        Optional<String> secret();
+    }
+
     interface Poll {
         /** How often the poller looks for due jobs; each provider has its own interval on top. */
         @WithDefault("1s")

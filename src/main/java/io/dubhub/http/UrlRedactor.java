@@ -16,6 +16,9 @@ public final class UrlRedactor {
             "x-amz-signature", "signature", "x-amz-credential", "x-amz-security-token", "awsaccesskeyid",
             "sig", "token", "x-sim-signature", "apikey", "api_key", "key", "access_token");
 
+    /** Path-borne bearer tokens: the hub's own staged links ({public-base-url}/staged/{token}). */
+    private static final Pattern PATH_TOKEN = Pattern.compile("(/staged/)[^/?#]+");
+
     private static final Pattern PARAM = Pattern.compile("([?&])([^=&#]+)=([^&#]*)");
 
     private UrlRedactor() {
@@ -25,7 +28,7 @@ public final class UrlRedactor {
         if (url == null) {
             return null;
         }
-        String text = url.toString();
+        String text = PATH_TOKEN.matcher(url.toString()).replaceAll("$1REDACTED");
         Matcher m = PARAM.matcher(text);
         StringBuilder out = new StringBuilder();
         while (m.find()) {

@@ -105,11 +105,28 @@ public class Intake {
             return;
         }
         String sourceKey = "file:" + file + "|" + size + "|" + sha256;
+        String id = register(provider, routeId, sourceKey, file, name, size, sha256, new JobSpecReader.Defaults(
+                exchange.getMessage().getHeader("hubSourceLanguage", String.class),
+                exchange.getMessage().getHeader("hubTargetLanguages", String.class),
+                exchange.getMessage().getHeader("hubOptions", String.class)));
+        if (id != null) {
+            exchange.getMessage().setHeader("hubJobId", id);
+        }
+    }
+
+    /**
+     * The one registration path of every intake (folder and bucket): dedupe by {@code sourceKey},
+     * read the spec (sidecar {@code <file>.job.json} next to {@code file}, else the defaults) and
+     * register the job. Returns the new job's id when there is work to do, null when the source is
+     * already known or was rejected (its error.json is written).
+     */
+    public String register(String provider, String routeId, String sourceKey, Path file, String name, long size,
+                           String sha256, JobSpecReader.Defaults defaults) {
         Job previous = ledger.findBySourceKey(sourceKey).orElse(null);
         if (previous != null) {
             if (previous.state().active()) {
                 LOG.debugf("%s is job %s, already %s", name, previous.id(), previous.state());
-                return;
+                return null;
             }
             if (previous.state() == JobState.DELIVERED || previous.state() == JobState.PARTIAL) {
                 String id = JobIds.next();
@@ -118,20 +135,17 @@ public class Intake {
                         + "dubbed as job " + previous.id() + " on " + LocalDate.ofInstant(previous.createdAt(), ZoneOffset.UTC)
                         + " and delivered to outbox/" + (previous.outboxDir() == null ? previous.sourceStem() : previous.outboxDir())
                         + "; it was not submitted again, so nothing was paid twice"));
-                return;
+                return null;
             }
             // The earlier attempt failed: dropping the same file again is how an operator retries it.
             ledger.retireSourceKey(previous.id());
             LOG.infof("%s was job %s, which failed; dropping it again starts a new job", name, previous.id());
         }
-        Path sidecar = file.resolveSibling(name + SIDECAR_SUFFIX);
+        Path sidecar = file.resolveSibling(file.getFileName() + SIDECAR_SUFFIX);
         JobSpec spec = null;
         JobRejectedException specError = null;
         try {
-            spec = specReader.read(new JobSpecReader.Defaults(
-                    exchange.getMessage().getHeader("hubSourceLanguage", String.class),
-                    exchange.getMessage().getHeader("hubTargetLanguages", String.class),
-                    exchange.getMessage().getHeader("hubOptions", String.class)), sidecar, name);
+            spec = specReader.read(defaults, sidecar, name);
         } catch (JobRejectedException e) {
             specError = e;
         }
@@ -139,15 +153,15 @@ public class Intake {
         var registration = ledger.register(new NewJob(id, provider, routeId, sourceKey, file.toString(), name, size, sha256,
                 spec == null ? "{}" : jobData.specJson(spec)));
         if (!registration.created()) {
-            return;
+            return null;
         }
         if (specError != null) {
             failures.reject(id, specError);
-            return;
+            return null;
         }
         LOG.infof("Job %s: %s (%d bytes) for %s → %s%s", id, name, size, provider, String.join(", ", spec.targetLanguages()),
                 Files.exists(sidecar, LinkOption.NOFOLLOW_LINKS) ? " (from " + sidecar.getFileName() + ")" : "");
-        exchange.getMessage().setHeader("hubJobId", id);
+        return id;
     }
 
     /** A file we cannot even fingerprint still gets a job (so it shows in the API) and an error.json. */
@@ -164,7 +178,7 @@ public class Intake {
         failures.reject(id, new JobRejectedException(Stage.INTAKE, reason));
     }
 
-    static String sha256(Path file) throws IOException {
+    public static String sha256(Path file) throws IOException {
         MessageDigest digest;
         try {
             digest = MessageDigest.getInstance("SHA-256");

@@ -1,5 +1,6 @@
 package io.dubhub.provider.dublab;
 
+import static io.dubhub.provider.ProviderJson.extensionOf;
 import java.net.URI;
 import java.util.Locale;
 import java.util.Map;
@@ -27,16 +28,4 @@ final class DublabOutputs {
         return stem + "." + language + kind + "." + ext;
     }
 
-    private static String extensionOf(URI url) {
-        String path = url.getPath();
-        if (path == null) {
-            return null;
-        }
-        int slash = path.lastIndexOf('/');
-        int dot = path.lastIndexOf('.');
-        if (dot <= slash || path.length() - dot > 6) {
-            return null;
-        }
-        return path.substring(dot + 1).toLowerCase(Locale.ROOT);
-    }
 }

@@ -1,5 +1,7 @@
 package io.dubhub.provider.dublab;
 
+import static io.dubhub.provider.ProviderJson.jsonField;
+import static io.dubhub.provider.ProviderJson.text;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -454,22 +456,6 @@ public class DublabProvider implements ProviderAdapter {
 
     private static String enc(String s) {
         return java.net.URLEncoder.encode(s, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
-    }
-
-    private static String text(JsonNode node, String field) {
-        JsonNode n = node == null ? null : node.get(field);
-        return n == null || n.isNull() ? null : n.asText();
-    }
-
-    private String jsonField(String jsonText, String field) {
-        if (jsonText == null) {
-            return null;
-        }
-        try {
-            return text(json.readTree(jsonText), field);
-        } catch (java.io.IOException e) {
-            return null;
-        }
     }
 
     private static String human(Duration d) {

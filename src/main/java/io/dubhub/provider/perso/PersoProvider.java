@@ -1,5 +1,8 @@
 package io.dubhub.provider.perso;
 
+import static io.dubhub.provider.ProviderJson.extensionOf;
+import static io.dubhub.provider.ProviderJson.jsonField;
+import static io.dubhub.provider.ProviderJson.text;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -633,37 +636,9 @@ public class PersoProvider implements ProviderAdapter {
         return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
     }
 
-    private static String text(JsonNode node, String field) {
-        JsonNode n = node == null ? null : node.get(field);
-        return n == null || n.isNull() ? null : n.asText();
-    }
-
-    private String jsonField(String jsonText, String field) {
-        if (jsonText == null) {
-            return null;
-        }
-        try {
-            return text(json.readTree(jsonText), field);
-        } catch (java.io.IOException e) {
-            return null;
-        }
-    }
-
     private static String extension(String name) {
         int dot = name.lastIndexOf('.');
         return dot < 0 ? "" : name.substring(dot + 1).toLowerCase(Locale.ROOT);
     }
 
-    private static String extensionOf(URI url) {
-        String path = url.getPath();
-        if (path == null) {
-            return null;
-        }
-        int slash = path.lastIndexOf('/');
-        int dot = path.lastIndexOf('.');
-        if (dot <= slash || path.length() - dot > 6) {
-            return null;
-        }
-        return path.substring(dot + 1).toLowerCase(Locale.ROOT);
-    }
 }

@@ -1,5 +1,7 @@
 package io.dubhub.provider.speechlab;
 
+import static io.dubhub.provider.ProviderJson.extensionOf;
+import static io.dubhub.provider.ProviderJson.text;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -656,11 +658,6 @@ public class SpeechLabProvider implements ProviderAdapter {
         return out;
     }
 
-    private static String text(JsonNode node, String field) {
-        JsonNode n = node == null ? null : node.get(field);
-        return n == null || n.isNull() || !n.isValueNode() ? null : n.asText();
-    }
-
     private static Double number(JsonNode node, String field) {
         JsonNode n = node == null ? null : node.get(field);
         return n == null || !n.isNumber() ? null : n.asDouble();
@@ -668,16 +665,6 @@ public class SpeechLabProvider implements ProviderAdapter {
 
     private static String fmt(double d) {
         return d % 1 == 0 ? String.valueOf((long) d) : String.valueOf(d);
-    }
-
-    private static String extensionOf(URI url) {
-        String path = url.getPath();
-        if (path == null) {
-            return null;
-        }
-        int slash = path.lastIndexOf('/');
-        int dot = path.lastIndexOf('.');
-        return dot <= slash || path.length() - dot > 6 ? null : path.substring(dot + 1);
     }
 
     private URI uri(String path) {

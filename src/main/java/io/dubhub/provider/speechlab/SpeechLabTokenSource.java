@@ -1,5 +1,6 @@
 package io.dubhub.provider.speechlab;
 
+import static io.dubhub.provider.ProviderJson.text;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.dubhub.config.HubConfig;
@@ -188,8 +189,4 @@ public class SpeechLabTokenSource {
         return URI.create((base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + path);
     }
 
-    private static String text(JsonNode node, String field) {
-        JsonNode n = node == null ? null : node.get(field);
-        return n == null || n.isNull() || !n.isValueNode() ? null : n.asText();
-    }
 }

@@ -246,7 +246,7 @@ public class StagedFiles {
             resp.putHeader(HttpHeaders.CACHE_CONTROL, "private, no-store");
             String range = ctx.request().getHeader("Range");
             if (range != null) {
-                long[] r = parseRange(range, size);
+                long[] r = io.dubhub.http.ByteRanges.parse(range, size);
                 if (r == null) {
                     resp.putHeader(HttpHeaders.CONTENT_RANGE, "bytes */" + size);
                     plain(ctx, 416, "range not satisfiable");
@@ -280,41 +280,6 @@ public class StagedFiles {
         return MIME.getOrDefault(ext, "application/octet-stream");
     }
 
-    /** {start, end} inclusive, {} for "ignore the header", null for unsatisfiable. One range only. */
-    static long[] parseRange(String header, long size) {
-        String h = header.trim();
-        if (!h.startsWith("bytes=") || h.contains(",")) {
-            return new long[0];
-        }
-        String spec = h.substring("bytes=".length()).trim();
-        int dash = spec.indexOf('-');
-        if (dash < 0) {
-            return new long[0];
-        }
-        try {
-            String a = spec.substring(0, dash).trim();
-            String b = spec.substring(dash + 1).trim();
-            long start;
-            long end;
-            if (a.isEmpty()) {
-                long suffix = Long.parseLong(b);
-                if (suffix <= 0 || size == 0) {
-                    return null;
-                }
-                start = Math.max(0, size - suffix);
-                end = size - 1;
-            } else {
-                start = Long.parseLong(a);
-                end = b.isEmpty() ? size - 1 : Math.min(Long.parseLong(b), size - 1);
-                if (start >= size || end < start) {
-                    return null;
-                }
-            }
-            return new long[] {start, end};
-        } catch (NumberFormatException e) {
-            return new long[0];
-        }
-    }
 
     // ---------------------------------------------------------------- secret
 

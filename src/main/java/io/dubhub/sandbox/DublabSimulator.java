@@ -1,12 +1,14 @@
 package io.dubhub.sandbox;
 
+import io.dubhub.sandbox.SimulatorHttp.Answer;
+import static io.dubhub.sandbox.SimulatorHttp.ok;
+import io.dubhub.sandbox.SimulatorHttp.FailNext;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.dubhub.config.HubConfig;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -274,8 +276,6 @@ public class DublabSimulator {
         Answer apply(State state, RoutingContext ctx, JsonNode body);
     }
 
-    private record Answer(int status, Object body) {
-    }
 
     /** An API error answered as dublab does: {@code {"error":"message"}} with its status. */
     private static final class ApiError extends RuntimeException {
@@ -373,20 +373,9 @@ public class DublabSimulator {
     }
 
     private void reply(RoutingContext ctx, Answer answer) {
-        String text;
-        try {
-            text = json.writeValueAsString(answer.body());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        ctx.response().setStatusCode(answer.status())
-                .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                .end(text);
+        SimulatorHttp.reply(json, ctx, answer);
     }
 
-    private static Answer ok(Object body) {
-        return new Answer(200, body);
-    }
 
     private static Answer error(int status, String message) {
         return new Answer(status, Map.of("error", message));
@@ -939,16 +928,4 @@ public class DublabSimulator {
         public Map<String, String> outputs = new LinkedHashMap<>();
     }
 
-    public static class FailNext {
-        public int status;
-        public int times;
-
-        public FailNext() {
-        }
-
-        FailNext(int status, int times) {
-            this.status = status;
-            this.times = times;
-        }
-    }
 }

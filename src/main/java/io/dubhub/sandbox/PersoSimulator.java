@@ -1,5 +1,7 @@
 package io.dubhub.sandbox;
 
+import io.dubhub.sandbox.SimulatorHttp.Answer;
+import static io.dubhub.sandbox.SimulatorHttp.ok;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -262,8 +264,6 @@ public class PersoSimulator {
         Answer apply(State state, RoutingContext ctx, JsonNode body);
     }
 
-    private record Answer(int status, Object body) {
-    }
 
     private static final class ApiError extends RuntimeException {
         final int status;
@@ -374,17 +374,9 @@ public class PersoSimulator {
     }
 
     private void reply(RoutingContext ctx, Answer answer) {
-        try {
-            ctx.response().setStatusCode(answer.status()).putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                    .end(json.writeValueAsString(answer.body()));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        SimulatorHttp.reply(json, ctx, answer);
     }
 
-    private static Answer ok(Object body) {
-        return new Answer(200, body);
-    }
 
     private static Answer error(int status, String code, String message) {
         Map<String, Object> b = new LinkedHashMap<>();

@@ -1,12 +1,14 @@
 package io.dubhub.sandbox;
 
+import io.dubhub.sandbox.SimulatorHttp.Answer;
+import static io.dubhub.sandbox.SimulatorHttp.ok;
+import io.dubhub.sandbox.SimulatorHttp.FailNext;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.dubhub.config.HubConfig;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -121,7 +123,7 @@ public class SpeechLabSimulator {
         if (times <= 0) {
             state().failNext.remove(operation);
         } else {
-            state().failNext.put(operation, new DublabSimulator.FailNext(status, times));
+            state().failNext.put(operation, new FailNext(status, times));
         }
         save();
     }
@@ -258,8 +260,6 @@ public class SpeechLabSimulator {
         Answer apply(State state, RoutingContext ctx, JsonNode body);
     }
 
-    private record Answer(int status, Object body) {
-    }
 
     private static final class ApiError extends RuntimeException {
         final int status;
@@ -300,7 +300,7 @@ public class SpeechLabSimulator {
         State s = state();
         s.calls.merge(operation, 1, Integer::sum);
         Answer answer;
-        DublabSimulator.FailNext outage = s.failNext.get(operation);
+        FailNext outage = s.failNext.get(operation);
         if (outage != null && outage.times > 0) {
             if (--outage.times <= 0) {
                 s.failNext.remove(operation);
@@ -369,18 +369,9 @@ public class SpeechLabSimulator {
     }
 
     private void reply(RoutingContext ctx, Answer answer) {
-        String text;
-        try {
-            text = json.writeValueAsString(answer.body());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        ctx.response().setStatusCode(answer.status()).putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(text);
+        SimulatorHttp.reply(json, ctx, answer);
     }
 
-    private static Answer ok(Object body) {
-        return new Answer(200, body);
-    }
 
     private static Answer error(int status, String message) {
         Map<String, Object> b = new LinkedHashMap<>();
@@ -953,7 +944,7 @@ public class SpeechLabSimulator {
         public Map<String, Upload> uploads = new LinkedHashMap<>();
         public Map<String, Project> projects = new LinkedHashMap<>();
         public Map<String, String> failLanguages = new TreeMap<>();
-        public Map<String, DublabSimulator.FailNext> failNext = new TreeMap<>();
+        public Map<String, FailNext> failNext = new TreeMap<>();
         public Map<String, Integer> loseNext = new TreeMap<>();
         public Integer failPart;
         public int expiredExpandAnswers;

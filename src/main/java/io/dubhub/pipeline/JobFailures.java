@@ -73,8 +73,8 @@ public class JobFailures {
             providerFailed(jobId, pe);
         } else {
             LOG.errorf(cause, "Job %s: unexpected error", jobId);
-            retry(jobId, Stage.valueOf(ledger.load(jobId).stage() == null ? "INTAKE" : ledger.load(jobId).stage()),
-                    "unexpected error: " + cause, null);
+            String stage = ledger.load(jobId).stage();
+            retry(jobId, stage == null ? Stage.INTAKE : Stage.valueOf(stage), "unexpected error: " + cause, null);
         }
     }
 

@@ -138,6 +138,13 @@ public interface HubConfig {
 
         /** HUB_PROVIDERS_SPEECHLAB_PASSWORD */
         Optional<String> password();
+
+        /**
+         * How long the link SpeechLab fetches a source from stays valid on the URL path
+         * (createProjectAndDub): the doc asks for a "signed URL valid for the dub duration".
+         */
+        @WithDefault("24h")
+        Duration sourceUrlValidity();
     }
 
     /** Perso AI (shared/providers/perso-api.md): XP-API-KEY auth, Azure Blob upload, one project per language. */

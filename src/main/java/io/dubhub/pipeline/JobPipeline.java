@@ -91,8 +91,12 @@ public class JobPipeline {
         ledger.markSubmitted(job.id(), Instant.now().plus(provider.pollDeadline()));
         ledger.setNextAt(job.id(), Instant.now().plus(provider.pollInterval()));
         ledger.clearProviderHealth(job.provider());
-        ledger.event(job.id(), Stage.SUBMIT, "submitted to " + job.provider() + "; polling every " + provider.pollInterval().toSeconds() + " s");
+        ledger.event(job.id(), Stage.SUBMIT, "submitted to " + job.provider() + "; polling every " + every(provider.pollInterval()));
         LOG.infof("Job %s submitted to %s", job.id(), job.provider());
+    }
+
+    private static String every(java.time.Duration interval) {
+        return interval.toMillis() % 1000 == 0 ? interval.toSeconds() + " s" : interval.toMillis() + " ms";
     }
 
     /** Applies one look at the provider: per-language states, then download, wait, or fail. */

@@ -63,7 +63,7 @@ public class SpeechLabSimulator {
 
     public static final List<String> OPERATIONS = List.of("login", "refresh-tokens", "check-upload-billing",
             "initialize-multipart-upload", "get-multipart-preSigned-urls", "finalize-multipart-upload",
-            "createProjectAndTranscribe", "translations", "dubs", "projects", "project");
+            "createProjectAndTranscribe", "createProjectAndDub", "translations", "dubs", "projects", "project");
 
     public static final long DEFAULT_CREDITS = 10_000;
     public static final long DEFAULT_TOKEN_TTL_SECONDS = 3600;
@@ -76,6 +76,16 @@ public class SpeechLabSimulator {
 
     @Inject
     SandboxStorage storage;
+
+    @Inject
+    io.dubhub.media.MediaProbe probe;
+
+    /** The "dub worker" that fetches mediaFileURI of createProjectAndDub, off the request (as SpeechLab does). */
+    private final java.util.concurrent.ExecutorService fetcher = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "sandbox-speechlab-fetch");
+        t.setDaemon(true);
+        return t;
+    });
 
     private final ObjectMapper json = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
     private final SecureRandom random = new SecureRandom();
@@ -205,6 +215,7 @@ public class SpeechLabSimulator {
         api(router, HttpMethod.POST, "/uploads/get-multipart-preSigned-urls", "get-multipart-preSigned-urls", true, this::partUrls);
         api(router, HttpMethod.POST, "/uploads/finalize-multipart-upload", "finalize-multipart-upload", true, this::finalizeUpload);
         api(router, HttpMethod.POST, "/projects/createProjectAndTranscribe", "createProjectAndTranscribe", true, this::createProject);
+        api(router, HttpMethod.POST, "/projects/createProjectAndDub", "createProjectAndDub", true, this::createProjectAndDub);
         api(router, HttpMethod.POST, "/translations", "translations", true, this::createTranslation);
         api(router, HttpMethod.POST, "/dubs", "dubs", true, this::createDub);
         api(router, HttpMethod.GET, "/projects", "projects", true, this::listProjects);
@@ -592,6 +603,158 @@ public class SpeechLabSimulator {
         return new Answer(201, Map.of("project", view(s, p, false)));
     }
 
+    /**
+     * The one-shot URL path. The answer comes at once; the worker then fetches mediaFileURI in the
+     * background and the pipeline runs transcription → translation → dub of targetLanguage by
+     * itself. As the guide warns, an s3:// URI is accepted here and fails later in the worker
+     * ("Error processing job: Unsupported protocol s3:"); so does a URL it cannot fetch. Plain
+     * http is fetched only from loopback (the sandbox has no TLS); the real service wants https.
+     */
+    private Answer createProjectAndDub(State s, RoutingContext ctx, JsonNode body) {
+        for (String f : List.of("name", "sourceLanguage", "targetLanguage", "mediaFileURI", "voiceMatchingMode")) {
+            if (str(body, f) == null || str(body, f).isBlank()) {
+                throw new ApiError(400, "\"" + f + "\" is required");
+            }
+        }
+        if (s.credits <= 0) {
+            throw new ApiError(402, "Insufficient credits: have " + s.credits);
+        }
+        long now = System.currentTimeMillis();
+        Project p = new Project();
+        p.id = objectId();
+        p.name = str(body, "name");
+        p.thirdPartyID = str(body, "thirdPartyID");
+        p.language = str(body, "sourceLanguage");
+        p.pipelineLanguage = str(body, "targetLanguage");
+        p.voiceMatchingMode = str(body, "voiceMatchingMode");
+        p.mediaFileURI = str(body, "mediaFileURI");
+        p.fileKey = "speechlab/url-sources/" + p.id;
+        p.filename = fileNameOf(p.mediaFileURI);
+        p.contentId = objectId();
+        p.transcriptionId = objectId();
+        p.createdAt = now;
+        p.fetching = true;
+        s.projects.put(p.id, p);
+        String id = p.id;
+        boolean tamper = s.tamperFetches > 0;
+        if (tamper) {
+            s.tamperFetches--;
+        }
+        String uri = tamper ? tampered(p.mediaFileURI) : p.mediaFileURI;
+        fetcher.submit(() -> fetchSource(id, uri));
+        return new Answer(201, Map.of("project", view(s, p, false)));
+    }
+
+    private void fetchSource(String projectId, String uri) {
+        String error = null;
+        Path tmp = null;
+        double seconds = 0;
+        long bytes = 0;
+        try {
+            java.net.URI u = java.net.URI.create(uri);
+            String scheme = String.valueOf(u.getScheme()).toLowerCase(java.util.Locale.ROOT);
+            if (!scheme.equals("https") && !(scheme.equals("http") && io.dubhub.staging.SourceUrls.fetchableByProvider(u))) {
+                error = "Error processing job: Unsupported protocol " + scheme + ":";
+            } else {
+                tmp = Files.createTempFile("speechlab-fetch", ".bin");
+                var response = java.net.http.HttpClient.newBuilder().followRedirects(java.net.http.HttpClient.Redirect.NORMAL)
+                        .connectTimeout(Duration.ofSeconds(10)).build()
+                        .send(java.net.http.HttpRequest.newBuilder(u).GET().build(), java.net.http.HttpResponse.BodyHandlers.ofFile(tmp));
+                if (response.statusCode() != 200) {
+                    error = "Error processing job: could not fetch mediaFileURI (HTTP " + response.statusCode() + ")";
+                } else {
+                    bytes = Files.size(tmp);
+                    var media = probe.probe(tmp);
+                    if (media.duration() == null) {
+                        error = "Error processing job: the fetched file is not a media file SpeechLab can read";
+                    } else {
+                        seconds = media.duration().toMillis() / 1000.0;
+                        storage.putFile("speechlab/url-sources/" + projectId, tmp);
+                    }
+                }
+            }
+        } catch (Exception e) {
+            error = "Error processing job: could not fetch mediaFileURI (" + e.getClass().getSimpleName() + ")";
+        } finally {
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // a temp file
+                }
+            }
+        }
+        synchronized (this) {
+            Project p = state().projects.get(projectId);
+            if (p == null) {
+                return;
+            }
+            p.fetching = false;
+            p.fetchError = error;
+            p.duration = seconds;
+            p.fetchedBytes = bytes;
+            p.createdAt = System.currentTimeMillis();
+            save();
+        }
+        LOG.debugf("Sandbox SpeechLab fetched the source of project %s: %s", projectId, error == null ? bytes + " bytes" : error);
+    }
+
+    /** The next {@code times} createProjectAndDub fetch a link whose last character was changed (a broken signature). */
+    public synchronized void tamperNextFetches(int times) {
+        state().tamperFetches = Math.max(0, times);
+        save();
+    }
+
+    private static String tampered(String uri) {
+        char last = uri.charAt(uri.length() - 1);
+        return uri.substring(0, uri.length() - 1) + (last == 'A' ? 'B' : 'A');
+    }
+
+    /** Bytes the worker fetched for the project of this thirdPartyID (0 when none or not yet). */
+    public synchronized long fetchedBytes(String thirdPartyID) {
+        return state().projects.values().stream().filter(p -> thirdPartyID.equals(p.thirdPartyID))
+                .mapToLong(p -> p.fetchedBytes).sum();
+    }
+
+    private static String fileNameOf(String uri) {
+        String path = java.net.URI.create(uri).getPath();
+        String name = path == null ? "" : path.substring(path.lastIndexOf('/') + 1);
+        return name.isBlank() || name.length() > 100 ? "source.mp4" : name;
+    }
+
+    /**
+     * What createProjectAndDub's pipeline does on its own: the translation of targetLanguage once
+     * the transcription is COMPLETE, its dub (charged then) once the translation is COMPLETE.
+     */
+    private void advancePipeline(State s, Project p, long now) {
+        if (p.pipelineLanguage == null || p.fetching || p.fetchError != null) {
+            return;
+        }
+        long stage = s.stageMillis >= 0 ? s.stageMillis : config.sandbox().stageDuration().toMillis();
+        Translation t = p.translations.stream().filter(x -> x.language.equals(p.pipelineLanguage)).findFirst().orElse(null);
+        if (t == null && "COMPLETE".equals(stageStatus(s, p.createdAt, now))) {
+            t = new Translation();
+            t.id = objectId();
+            t.language = p.pipelineLanguage;
+            t.createdAt = p.createdAt + 3 * stage;
+            p.translations.add(t);
+        }
+        if (t != null && t.dubs.isEmpty() && "COMPLETE".equals(stageStatus(s, t.createdAt, now))) {
+            long need = minutes(p.duration);
+            Dub d = new Dub();
+            d.id = objectId();
+            d.language = t.language;
+            d.voiceMatchingMode = p.voiceMatchingMode;
+            d.createdAt = t.createdAt + 3 * stage;
+            if (s.credits < need) {
+                d.error = "Insufficient credits: need " + need + ", have " + s.credits;
+            } else {
+                s.credits -= need;
+            }
+            t.dubs.add(d);
+        }
+    }
+
     private Project projectOf(State s, String id) {
         Project p = s.projects.get(id);
         if (p == null) {
@@ -717,6 +880,7 @@ public class SpeechLabSimulator {
     /** Projects endpoint names a translation's dubs "dubs"; Recipe E's expand=true walk reads tx.dub — both given there. */
     private Map<String, Object> view(State s, Project p, boolean expand) {
         long now = System.currentTimeMillis();
+        advancePipeline(s, p, now);
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("_id", p.id);
         v.put("id", p.id);
@@ -728,7 +892,12 @@ public class SpeechLabSimulator {
         tr.put("id", p.transcriptionId);
         tr.put("_id", p.transcriptionId);
         tr.put("language", p.language);
-        tr.put("status", stageStatus(s, p.createdAt, now));
+        if (p.fetchError != null) {
+            tr.put("status", "ERROR");
+            tr.put("errorMessage", p.fetchError);
+        } else {
+            tr.put("status", p.fetching ? "NOT_STARTED" : stageStatus(s, p.createdAt, now));
+        }
         v.put("transcription", tr);
         List<Object> txs = new ArrayList<>();
         for (Translation t : p.translations) {
@@ -767,8 +936,8 @@ public class SpeechLabSimulator {
     private Map<String, Object> dubView(State s, Project p, Translation t, Dub d, boolean expand) {
         long now = System.currentTimeMillis();
         String status = stageStatus(s, d.createdAt, now);
-        String failure = s.failLanguages.get(d.language);
-        if ("COMPLETE".equals(status) && failure != null) {
+        String failure = d.error != null ? d.error : s.failLanguages.get(d.language);
+        if (("COMPLETE".equals(status) && failure != null) || d.error != null) {
             status = "ERROR";
         }
         Map<String, Object> v = new LinkedHashMap<>();
@@ -948,6 +1117,7 @@ public class SpeechLabSimulator {
         public Map<String, Integer> loseNext = new TreeMap<>();
         public Integer failPart;
         public int expiredExpandAnswers;
+        public int tamperFetches;
         public int failPartStatus = 500;
     }
 
@@ -969,6 +1139,12 @@ public class SpeechLabSimulator {
         public String fileKey;
         public String filename;
         public double duration;
+        public String pipelineLanguage;
+        public String voiceMatchingMode;
+        public String mediaFileURI;
+        public boolean fetching;
+        public String fetchError;
+        public long fetchedBytes;
         public String contentId;
         public String transcriptionId;
         public long createdAt;
@@ -987,5 +1163,6 @@ public class SpeechLabSimulator {
         public String language;
         public String voiceMatchingMode;
         public long createdAt;
+        public String error;
     }
 }

@@ -206,6 +206,94 @@ class SpeechLabEndToEndTest {
     }
 
     @Test
+    void aUrlSourceIsFetchedBySpeechLabWhosePipelineDubsTheFirstLanguage() throws Exception {
+        Drops.sidecar(inbox(), "by-url.mp4",
+                "{\"sourceLanguage\":\"en\",\"targetLanguages\":[\"es\",\"fr\"],\"options\":{\"source\":\"url\"}}");
+        Path source = Drops.video(inbox(), "by-url.mp4", Duration.ofSeconds(40));
+        String sourceSha = Drops.sha256(source);
+        long size = Files.size(source);
+
+        JsonNode manifest = awaitManifest("by-url");
+
+        assertThat(manifest.get("state").asText()).isEqualTo("delivered");
+        assertThat(checkedOutputs(manifest, "by-url")).containsExactlyInAnyOrder(
+                "es/by-url.es.mp4", "es/by-url.es.mp3", "es/by-url.es.srt",
+                "fr/by-url.fr.mp4", "fr/by-url.fr.mp3", "fr/by-url.fr.srt");
+        // SpeechLab's worker fetched the whole file through the hub's signed /staged/ link
+        assertThat(sim.fetchedBytes(manifest.get("jobId").asText())).isEqualTo(size);
+        assertThat(Drops.sha256(data().resolve("outbox/by-url/es/by-url.es.mp4"))).isEqualTo(sourceSha);
+        assertThat(sim.calls("createProjectAndDub")).isEqualTo(1);
+        assertThat(sim.calls("createProjectAndTranscribe") + sim.calls("initialize-multipart-upload")).isZero();
+        // es came from createProjectAndDub's own pipeline; only fr needed a translation and a dub of ours
+        assertThat(sim.calls("translations")).isEqualTo(1);
+        assertThat(sim.calls("dubs")).isEqualTo(1);
+        assertThat(sim.dubCount("es")).isEqualTo(1);
+        assertThat(sim.dubCount("fr")).isEqualTo(1);
+        String events = manifest.get("events").toString();
+        assertThat(events).contains("SpeechLab fetches the source from http://127.0.0.1:").contains("/staged/REDACTED");
+    }
+
+    @Test
+    void aSourceSpeechLabCannotFetchFailsTheJobWithTheWorkersReason() throws Exception {
+        sim.tamperNextFetches(1);
+        Drops.sidecar(inbox(), "unfetchable.mp4",
+                "{\"sourceLanguage\":\"en\",\"targetLanguages\":[\"es\"],\"options\":{\"source\":\"url\"}}");
+        Drops.video(inbox(), "unfetchable.mp4", Duration.ofSeconds(10));
+
+        JsonNode error = awaitError("unfetchable.mp4");
+
+        // the hub's staged-file server refused the tampered link; SpeechLab reports it as a transcription error
+        assertThat(error.get("reason").asText()).contains("SpeechLab could not transcribe the source")
+                .contains("could not fetch mediaFileURI (HTTP 403)");
+        assertThat(sim.calls("createProjectAndDub")).isEqualTo(1);
+        assertThat(sim.calls("dubs")).isZero();
+        assertThat(data().resolve("failed/speechlab/unfetchable.mp4")).exists();
+    }
+
+    @Test
+    void aLostCreateProjectAndDubAnswerIsReconciledByThirdPartyId() throws Exception {
+        sim.loseNextAnswer("createProjectAndDub");
+        Drops.sidecar(inbox(), "lost-url.mp4",
+                "{\"sourceLanguage\":\"en\",\"targetLanguages\":[\"de\"],\"options\":{\"source\":\"url\"}}");
+        Drops.video(inbox(), "lost-url.mp4", Duration.ofSeconds(10));
+
+        JsonNode manifest = awaitManifest("lost-url");
+
+        assertThat(manifest.get("state").asText()).isEqualTo("delivered");
+        assertThat(sim.calls("createProjectAndDub")).isEqualTo(1);
+        assertThat(sim.projectCount()).isEqualTo(1);
+        assertThat(sim.dubCount("de")).isEqualTo(1);
+        assertThat(manifest.get("events").toString()).contains("found the project created before a restart by thirdPartyID");
+    }
+
+    @Test
+    void outOfCreditsAtTheDubStepStopsTheJobWithoutARetry() throws Exception {
+        sim.failNextCalls("dubs", 402, 1);
+        Drops.sidecar(inbox(), "broke-later.mp4", "{\"sourceLanguage\":\"en\",\"targetLanguages\":[\"es\"]}");
+        Drops.video(inbox(), "broke-later.mp4", Duration.ofSeconds(10));
+
+        JsonNode error = awaitError("broke-later.mp4");
+
+        assertThat(error.get("reason").asText()).contains("SpeechLab: out of credits at the dub step").contains("HTTP 402");
+        assertThat(sim.calls("dubs")).isEqualTo(1);
+        assertThat(sim.calls("finalize-multipart-upload")).isEqualTo(1);
+        assertThat(data().resolve("failed/speechlab/broke-later.mp4")).exists();
+    }
+
+    @Test
+    void badSpeechLabOptionsAreRefusedBeforeAnyCall() throws Exception {
+        Drops.sidecar(inbox(), "bad-option.mp4",
+                "{\"sourceLanguage\":\"en\",\"targetLanguages\":[\"es\"],\"options\":{\"source\":\"s3\"}}");
+        Drops.video(inbox(), "bad-option.mp4", Duration.ofSeconds(5));
+
+        JsonNode error = awaitError("bad-option.mp4");
+
+        assertThat(error.get("stage").asText()).isEqualTo("validate");
+        assertThat(error.get("reason").asText()).contains("option source must be 'upload'").contains("'url'");
+        assertThat(sim.calls("login") + sim.calls("check-upload-billing")).isZero();
+    }
+
+    @Test
     void anExpiredArtifactLinkIsRefreshedWithExpandTrue() throws Exception {
         sim.expireLinksOfNextExpandAnswers(1);
         Drops.sidecar(inbox(), "late.mp4", "{\"sourceLanguage\":\"en\",\"targetLanguages\":[\"pt-BR\"]}");

@@ -26,6 +26,7 @@ import io.dubhub.provider.ProviderException.Kind;
 import io.dubhub.provider.ProviderHttp;
 import io.dubhub.provider.ProviderHttp.Answer;
 import io.dubhub.provider.speechlab.SpeechLabMultipartUploader.Part;
+import io.dubhub.staging.SourceUrls;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import jakarta.inject.Named;
@@ -48,9 +49,10 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * SpeechLab (shared/providers/speechlab-api-v1.md), local-file path: check-upload-billing →
+ * SpeechLab (shared/providers/speechlab-api-v1.md). Upload path: check-upload-billing →
  * multipart upload (presigned SigV2 part PUTs without Content-Type) → createProjectAndTranscribe
- * with thirdPartyID = our job id; then, from the status step, one translation per language once
+ * with thirdPartyID = our job id. URL path (bucket sources, or option source=url):
+ * check-upload-billing → createProjectAndDub with an https link SpeechLab fetches. Then, from the status step, one translation per language once
  * the transcription is COMPLETE and one dub once the translation is COMPLETE; outputs from
  * GET /projects?thirdPartyIDs=…&expand=true. Every create is guarded by a ledger intent and
  * reconciled by looking the project (by thirdPartyID) or the language up, never created twice.
@@ -67,8 +69,15 @@ public class SpeechLabProvider implements ProviderAdapter {
     static final String OP_PART = "upload-part";
     static final String OP_FINALIZE = "finalize-multipart-upload";
     static final String OP_PROJECT = "createProjectAndTranscribe";
+    static final String OP_PROJECT_FROM_URL = "createProjectAndDub";
     static final String OP_TRANSLATION = "translations";
     static final String OP_DUB = "dubs";
+
+    /** Job options SpeechLab understands (anything else is refused before any spend). */
+    static final Set<String> OPTIONS = Set.of("source", "voiceMatchingMode");
+    static final Set<String> SOURCES = Set.of("upload", "url");
+    /** 'customized' needs a per-speaker configuration the job spec cannot carry. */
+    static final Set<String> VOICE_MATCHING_MODES = Set.of("source", "native");
 
     static final String TOP_UP = "Open the SpeechLab translate UI at https://translate.speechlab.ai, click your avatar in the top-right"
             + " corner and choose Buy more credits; once the balance refreshes, drop the file again";
@@ -93,6 +102,9 @@ public class SpeechLabProvider implements ProviderAdapter {
 
     @Inject
     ObjectMapper json;
+
+    @Inject
+    SourceUrls sourceUrls;
 
     @Override
     public String id() {
@@ -147,17 +159,68 @@ public class SpeechLabProvider implements ProviderAdapter {
             throw new JobRejectedException(Stage.VALIDATE, "SpeechLab does not offer target language(s) " + String.join(", ", bad)
                     + "; it supports " + supported);
         }
+        validateOptions(job, spec);
         if (media.duration() == null) {
             throw new JobRejectedException(Stage.VALIDATE, "SpeechLab needs the video's duration (billing check and contentDuration),"
                     + " and it could not be measured from this " + media.describe() + "; convert it to MP4 (H.264/AAC) and drop it again");
         }
     }
 
+    private void validateOptions(Job job, JobSpec spec) {
+        List<String> unknown = spec.options().keySet().stream().filter(k -> !OPTIONS.contains(k)).sorted().toList();
+        if (!unknown.isEmpty()) {
+            throw new JobRejectedException(Stage.VALIDATE, "SpeechLab has no option(s) " + String.join(", ", unknown)
+                    + "; its options are " + String.join(", ", new java.util.TreeSet<>(OPTIONS)));
+        }
+        Object source = spec.options().get("source");
+        if (source != null && !SOURCES.contains(String.valueOf(source))) {
+            throw new JobRejectedException(Stage.VALIDATE, "SpeechLab option source must be 'upload' (multipart upload, then"
+                    + " createProjectAndTranscribe) or 'url' (SpeechLab fetches the file: createProjectAndDub), got '" + source + "'");
+        }
+        Object mode = spec.options().get("voiceMatchingMode");
+        if (mode != null && !VOICE_MATCHING_MODES.contains(String.valueOf(mode))) {
+            throw new JobRejectedException(Stage.VALIDATE, "SpeechLab option voiceMatchingMode must be 'source' (clone the speaker's voice)"
+                    + " or 'native' (a native voice of the target language), got '" + mode + "'");
+        }
+        if (sourceByUrl(job, spec)) {
+            URI url = sourceUrls.forProvider(job, Duration.ofMinutes(1));
+            if (!SourceUrls.fetchableByProvider(url)) {
+                throw new JobRejectedException(Stage.VALIDATE, "SpeechLab can only fetch a source from an https URL, and this job's source would be"
+                        + " served at " + url.getScheme() + "://" + url.getHost() + (url.getPort() < 0 ? "" : ":" + url.getPort())
+                        + (SourceUrls.bucketObject(job).isPresent()
+                        ? " (the bucket's endpoint, HUB_S3_ENDPOINT); use an https endpoint or set the option source to 'upload'"
+                        : " (HUB_PUBLIC_BASE_URL); serve the hub over https or set the option source to 'upload'"));
+            }
+        }
+    }
+
+    /**
+     * Which of SpeechLab's two documented source paths a job takes: the option {@code source}, else
+     * 'url' for an object from a watched bucket (SpeechLab reads it through a presigned GET, nothing
+     * passes through the hub) and 'upload' for a file from a folder (works without a public hub URL).
+     */
+    public boolean sourceByUrl(Job job) {
+        return sourceByUrl(job, jobData.spec(job));
+    }
+
+    private static boolean sourceByUrl(Job job, JobSpec spec) {
+        Object source = spec.options().get("source");
+        if (source != null) {
+            return "url".equals(String.valueOf(source));
+        }
+        return SourceUrls.bucketObject(job).isPresent();
+    }
+
+    private static String voiceMatchingMode(JobSpec spec) {
+        Object mode = spec.options().get("voiceMatchingMode");
+        return mode == null ? "source" : String.valueOf(mode);
+    }
+
     // ------------------------------------------------------------------ submit, step by step
 
     /** POST /dubs/check-upload-billing before anything is uploaded: 402 or too few credits stops the job. */
     public void checkBilling(Job job) {
-        if (done(job, OP_BILLING, "job") || done(job, OP_FINALIZE, "job")) {
+        if (done(job, OP_BILLING, "job") || done(job, OP_FINALIZE, "job") || done(job, OP_PROJECT_FROM_URL, "job")) {
             return;
         }
         MediaInfo media = jobData.media(job);
@@ -332,7 +395,64 @@ public class SpeechLabProvider implements ProviderAdapter {
         adoptProject(job, project, null);
     }
 
+    /**
+     * The URL path: createProjectAndDub with an https link SpeechLab fetches itself (a presigned GET
+     * of the bucket object, or the hub's signed /staged/ link), once; SpeechLab's own pipeline then
+     * transcribes, translates and dubs the first target language. The other languages get their
+     * translation and dub from the status step, as on the upload path.
+     */
+    public void createProjectFromUrl(Job job) {
+        if (done(job, OP_PROJECT_FROM_URL, "job")) {
+            return;
+        }
+        JobSpec spec = jobData.spec(job);
+        String firstLanguage = SpeechLabLanguages.toSpeechLab(spec.targetLanguages().get(0)).orElseThrow();
+        Optional<JsonNode> existing = findProject(job, false, Stage.SUBMIT);
+        if (existing.isPresent()) {
+            adoptProject(job, existing.get(), OP_PROJECT_FROM_URL, firstLanguage,
+                    "found the project created before a restart by thirdPartyID " + job.id() + "; not creating it again");
+            return;
+        }
+        URI source = sourceUrls.forProvider(job, config.providers().speechlab().sourceUrlValidity());
+        if (!SourceUrls.fetchableByProvider(source)) {
+            throw new ProviderException(ID, Kind.REJECTED, Stage.SUBMIT, 0, "SpeechLab fetches only https URLs (s3:// and plain http are"
+                    + " refused by its worker); this job's source link is " + source.getScheme() + "://" + source.getHost(), null);
+        }
+        MediaInfo media = jobData.media(job);
+        ObjectNode body = json.createObjectNode();
+        body.put("name", spec.title() != null && !spec.title().isBlank() ? spec.title() : job.sourceStem());
+        body.put("sourceLanguage", SpeechLabLanguages.toSpeechLab(spec.sourceLanguage()).orElseThrow());
+        body.put("targetLanguage", firstLanguage);
+        body.put("dubAccent", firstLanguage);
+        body.put("mediaFileURI", source.toString());
+        body.put("voiceMatchingMode", voiceMatchingMode(spec));
+        body.put("thirdPartyID", job.id());
+        body.put("unitType", "unit");
+        body.put("isAudioOnlyFile", !media.hasVideo());
+        ledger.recordIntent(job.id(), OP_PROJECT_FROM_URL, "job", null);
+        ledger.event(job.id(), Stage.SUBMIT, "SpeechLab fetches the source from " + io.dubhub.http.UrlRedactor.redact(source)
+                + " (valid " + config.providers().speechlab().sourceUrlValidity().toHours() + " h)");
+        Answer answer = api(OP_PROJECT_FROM_URL, Stage.SUBMIT, "POST", "/projects/createProjectAndDub", body);
+        if (!answer.ok()) {
+            ProviderException failure = answer.status() == 402 ? outOfCredits("dub", OP_PROJECT_FROM_URL, answer, null)
+                    : failure(OP_PROJECT_FROM_URL, Stage.SUBMIT, answer);
+            if (failure.kind() == Kind.TRANSIENT) {
+                throw new ProviderException(ID, Kind.OUTCOME_UNKNOWN, Stage.SUBMIT, answer.status(),
+                        "SpeechLab did not confirm createProjectAndDub (HTTP " + answer.status()
+                                + "); will look it up by thirdPartyID before trying again", failure.providerMessage());
+            }
+            throw failure;
+        }
+        JsonNode project = answer.body().has("project") ? answer.body().get("project") : answer.body();
+        adoptProject(job, project, OP_PROJECT_FROM_URL, firstLanguage, null);
+    }
+
     private void adoptProject(Job job, JsonNode project, String event) {
+        adoptProject(job, project, OP_PROJECT, null, event);
+    }
+
+    /** {@code pipelineLanguage}: the language whose translation and dub SpeechLab's own pipeline creates (URL path). */
+    private void adoptProject(Job job, JsonNode project, String op, String pipelineLanguage, String event) {
         String projectId = id(project);
         String contentId = id(project.path("content"));
         String transcriptionId = id(project.path("transcription"));
@@ -343,10 +463,13 @@ public class SpeechLabProvider implements ProviderAdapter {
         ObjectNode data = json.createObjectNode();
         data.put("contentId", contentId);
         data.put("transcriptionId", transcriptionId);
+        if (pipelineLanguage != null) {
+            data.put("pipelineLanguage", pipelineLanguage);
+        }
         ledger.setProviderRef(job.id(), projectId, data.toString());
-        ledger.recordDone(job.id(), OP_PROJECT, "job", projectId, data.toString());
+        ledger.recordDone(job.id(), op, "job", projectId, data.toString());
         ledger.event(job.id(), Stage.SUBMIT, event != null ? event
-                : "SpeechLab createProjectAndTranscribe: project " + projectId + " (thirdPartyID " + job.id() + ")");
+                : "SpeechLab " + op + ": project " + projectId + " (thirdPartyID " + job.id() + ")");
     }
 
     // ------------------------------------------------------------------ follow
@@ -381,6 +504,10 @@ public class SpeechLabProvider implements ProviderAdapter {
 
     private LanguageStatus translationAndDub(Job job, JsonNode project, String lang, String code) {
         JsonNode tx = byLanguage(list(project, "translations"), code);
+        boolean byPipeline = code.equals(text(jobData.tree(ledger.load(job.id()).providerData()), "pipelineLanguage"));
+        if (tx == null && byPipeline) {
+            return new LanguageStatus(Status.RUNNING, "translation (started by createProjectAndDub)");
+        }
         if (tx == null) {
             tx = create(job, OP_TRANSLATION, lang, "/translations", json.createObjectNode()
                     .put("project", id(project)).put("language", code).put("status", "NOT_STARTED"), "translation");
@@ -399,11 +526,14 @@ public class SpeechLabProvider implements ProviderAdapter {
             dubs = list(tx, "dub");
         }
         JsonNode dub = byLanguage(dubs, code);
+        if (dub == null && byPipeline) {
+            return new LanguageStatus(Status.RUNNING, "dub (started by createProjectAndDub)");
+        }
         if (dub == null) {
             String contentId = text(jobData.tree(ledger.load(job.id()).providerData()), "contentId");
             dub = create(job, OP_DUB, lang, "/dubs", json.createObjectNode()
                     .put("contentId", contentId).put("translationId", id(tx)).put("language", code)
-                    .put("status", "NOT_STARTED").put("voiceMatchingMode", "source"), "dub");
+                    .put("status", "NOT_STARTED").put("voiceMatchingMode", voiceMatchingMode(jobData.spec(job))), "dub");
             return new LanguageStatus(Status.RUNNING, dub == null ? "dub requested" : "dub " + statusOf(dub));
         }
         adopt(job, OP_DUB, lang, id(dub));

@@ -22,6 +22,9 @@ public interface HubConfig {
     @WithDefault("http://localhost:8080")
     String publicBaseUrl();
 
+    /** HUB_API_KEY: when set, /api/ requests must carry it (Authorization: Bearer … or X-Api-Key). */
+    Optional<String> apiKey();
+
     /** Stable name of this process in row leases; random per start unless set. */
     Optional<String> instanceId();
 

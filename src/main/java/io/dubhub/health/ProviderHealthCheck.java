@@ -34,7 +34,7 @@ public class ProviderHealthCheck implements HealthCheck {
         for (ProviderAdapter p : providers.all().values()) {
             String[] problem = problems.get(p.id());
             if (!p.enabled()) {
-                b.withData(p.id(), "disabled: set " + p.missingConfig().orElse("?"));
+                b.withData(p.id(), "disabled: " + p.disabledReason().orElse("?"));
             } else if (problem != null) {
                 b.withData(p.id(), problem[0].toLowerCase().replace('_', ' ') + ": " + problem[1]);
                 b.down();

@@ -83,7 +83,7 @@ public class BucketIntake {
         if (adapter == null || !adapter.enabled()) {
             problem(routeId, adapter == null
                     ? "provider '" + provider + "' does not exist; objects in s3://" + bucket + "/" + p + " stay untouched"
-                    : provider + " is disabled (missing " + adapter.missingConfig().orElse("?") + "); objects in s3://" + bucket + "/" + p
+                    : provider + " is disabled (" + adapter.disabledReason().orElse("?") + "); objects in s3://" + bucket + "/" + p
                     + " wait until it is configured");
             return List.of();
         }

@@ -72,8 +72,8 @@ public class Intake {
         }
         if (!adapter.enabled()) {
             if (disabledWarned.add(provider + "/" + fileName)) {
-                LOG.warnf("%s is disabled (missing %s); %s stays in the inbox until it is configured and the hub restarted",
-                        provider, adapter.missingConfig().orElse("?"), fileName);
+                LOG.warnf("%s is disabled (%s); %s stays in the inbox until it is configured and the hub restarted",
+                        provider, adapter.disabledReason().orElse("?"), fileName);
             }
             return false;
         }

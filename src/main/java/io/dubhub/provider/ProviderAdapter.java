@@ -1,10 +1,12 @@
 package io.dubhub.provider;
 
+import io.dubhub.http.UrlPolicy;
 import io.dubhub.job.Job;
 import io.dubhub.job.JobSpec;
 import io.dubhub.media.MediaInfo;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -21,8 +23,28 @@ public interface ProviderAdapter {
     /** Empty when usable; otherwise what is missing, in the environment variable names ops set. */
     Optional<String> missingConfig();
 
+    /**
+     * The provider's configured endpoints by the setting ops change (HUB_PROVIDERS_X_BASE_URL → URL).
+     * Each must be https (plain http only to loopback): the API key travels with every request.
+     */
+    default Map<String, String> endpoints() {
+        return Map.of();
+    }
+
+    /** Why the provider is off, in words ops can act on; empty when it is usable. */
+    default Optional<String> disabledReason() {
+        Optional<String> missing = missingConfig();
+        if (missing.isPresent()) {
+            return Optional.of("set " + missing.get());
+        }
+        return endpoints().entrySet().stream()
+                .filter(e -> !UrlPolicy.httpsOrLoopback(e.getValue()))
+                .map(e -> UrlPolicy.rule(e.getKey(), e.getValue()))
+                .findFirst();
+    }
+
     default boolean enabled() {
-        return missingConfig().isEmpty();
+        return disabledReason().isEmpty();
     }
 
     Duration pollInterval();

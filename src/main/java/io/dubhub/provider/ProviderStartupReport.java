@@ -20,7 +20,7 @@ public class ProviderStartupReport {
             if (p.enabled()) {
                 LOG.infof("Provider %-9s enabled (poll every %d s)", p.id(), p.pollInterval().toSeconds());
             } else {
-                LOG.warnf("Provider %-9s disabled: set %s to enable it", p.id(), p.missingConfig().orElse("?"));
+                LOG.warnf("Provider %-9s disabled: %s", p.id(), p.disabledReason().orElse("?"));
             }
         }
     }

@@ -1,15 +1,13 @@
 package io.dubhub.staging;
 
+import io.dubhub.http.UrlPolicy;
 import io.dubhub.job.Job;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
-import java.net.InetAddress;
 import java.net.URI;
-import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -51,33 +49,10 @@ public class SourceUrls {
 
     /**
      * Whether a provider on the internet can be given this URL: https always; plain http only to a
-     * loopback address (the sandbox and tests, where hub and simulator share one machine).
-     * Never s3:// or anything else (SpeechLab's worker rejects s3:// after taking the job).
+     * loopback address (the sandbox and tests). Never s3:// or anything else (SpeechLab's worker
+     * rejects s3:// after taking the job).
      */
     public static boolean fetchableByProvider(URI url) {
-        String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(Locale.ROOT);
-        if (scheme.equals("https")) {
-            return url.getHost() != null;
-        }
-        return scheme.equals("http") && isLoopback(url.getHost());
-    }
-
-    static boolean isLoopback(String host) {
-        if (host == null || host.isBlank()) {
-            return false;
-        }
-        if (host.equalsIgnoreCase("localhost")) {
-            return true;
-        }
-        String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
-        // Only literal addresses: a name is not resolved here, so a DNS answer cannot turn a public name into "loopback".
-        if (!h.matches("[0-9.]+") && !h.contains(":")) {
-            return false;
-        }
-        try {
-            return InetAddress.getByName(h).isLoopbackAddress();
-        } catch (UnknownHostException e) {
-            return false;
-        }
+        return UrlPolicy.httpsOrLoopback(url);
     }
 }

@@ -86,6 +86,11 @@ public class DublabProvider implements ProviderAdapter {
     }
 
     @Override
+    public Map<String, String> endpoints() {
+        return Map.of("HUB_PROVIDERS_DUBLAB_BASE_URL", config.providers().dublab().baseUrl());
+    }
+
+    @Override
     public Optional<String> missingConfig() {
         return config.providers().dublab().apiKey().filter(k -> !k.isBlank()).isPresent()
                 ? Optional.empty() : Optional.of("HUB_PROVIDERS_DUBLAB_API_KEY");

@@ -128,6 +128,12 @@ public class PersoProvider implements ProviderAdapter {
     }
 
     @Override
+    public Map<String, String> endpoints() {
+        return Map.of("HUB_PROVIDERS_PERSO_BASE_URL", config.providers().perso().baseUrl(),
+                "HUB_PROVIDERS_PERSO_MEDIA_BASE_URL", config.providers().perso().mediaBaseUrl());
+    }
+
+    @Override
     public Optional<String> missingConfig() {
         return cfg().apiKey().filter(k -> !k.isBlank()).isPresent() ? Optional.empty() : Optional.of("HUB_PROVIDERS_PERSO_API_KEY");
     }

@@ -112,6 +112,11 @@ public class SpeechLabProvider implements ProviderAdapter {
     }
 
     @Override
+    public Map<String, String> endpoints() {
+        return Map.of("HUB_PROVIDERS_SPEECHLAB_BASE_URL", config.providers().speechlab().baseUrl());
+    }
+
+    @Override
     public Optional<String> missingConfig() {
         List<String> missing = new ArrayList<>();
         if (config.providers().speechlab().email().filter(s -> !s.isBlank()).isEmpty()) {

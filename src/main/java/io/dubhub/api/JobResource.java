@@ -31,6 +31,9 @@ public class JobResource {
     @Inject
     JobData jobData;
 
+    @Inject
+    io.dubhub.notify.NotificationOutbox outbox;
+
     @GET
     public List<Map<String, Object>> list(@QueryParam("state") String state, @QueryParam("provider") String provider,
                                           @QueryParam("limit") Integer limit) {
@@ -74,6 +77,17 @@ public class JobResource {
             return m;
         }).toList());
         out.put("outputs", ledger.outputs(id));
+        out.put("notifications", outbox.forJob(id).stream().map(n -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("event", n.eventType());
+            m.put("target", n.target());
+            m.put("url", UrlRedactor.redact(n.url()));
+            m.put("state", n.state().name().toLowerCase(Locale.ROOT));
+            m.put("attempts", n.attempts());
+            m.put("lastError", n.lastError());
+            m.put("sentAt", n.sentAt());
+            return m;
+        }).toList());
         out.put("timeline", ledger.events(id).stream().map(e -> Map.of("at", e.at(), "stage", e.stage(),
                 "message", UrlRedactor.redact(e.message()))).toList());
         return out;

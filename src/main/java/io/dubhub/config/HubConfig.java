@@ -42,6 +42,32 @@ public interface HubConfig {
 
     Staging staging();
 
+    Notifications notifications();
+
+    /** Job end events: CloudEvents 1.0 JSON to <data-dir>/events.jsonl and a webhook. */
+    interface Notifications {
+        /** HUB_NOTIFICATIONS_WEBHOOK_URL: where events go when the watch route has no notifyUrl; none = the events log only. */
+        Optional<String> webhookUrl();
+
+        /** HUB_NOTIFICATIONS_SECRET: signs each body (X-Dubhub-Signature: sha256=HMAC-SHA256 hex) when set. */
+        Optional<String> secret();
+
+        /** How often due notifications are looked for. */
+        @WithDefault("2s")
+        Duration tick();
+
+        /** How long one webhook POST may take. */
+        @WithDefault("10s")
+        Duration timeout();
+
+        /** Attempts before a notification is given up (marked dead, logged); backoff doubles up to max-backoff. */
+        @WithDefault("15")
+        int maxAttempts();
+
+        @WithDefault("10m")
+        Duration maxBackoff();
+    }
+
     interface Staging {
         /** HUB_STAGING_SECRET: signs /staged/ links; unset = a random one kept in <data-dir>/.staging.secret. */
         Optional<String> secret();

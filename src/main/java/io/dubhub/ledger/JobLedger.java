@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -145,11 +146,46 @@ public class JobLedger {
     public void setState(String id, JobState state, Stage stage, String reason, String providerMessage) {
         Instant now = Instant.now();
         boolean end = !state.active();
-        update("UPDATE job SET state = ?, stage = ?, reason = ?, provider_message = ?, updated_at = ?"
-                        + (end ? ", finished_at = ?, lease_owner = NULL, lease_until = NULL" : ", finished_at = NULL") + " WHERE id = ?",
-                end ? new Object[]{state.name(), stage.name(), reason, providerMessage, ts(now), ts(now), id}
-                        : new Object[]{state.name(), stage.name(), reason, providerMessage, ts(now), id});
+        String sql = "UPDATE job SET state = ?, stage = ?, reason = ?, provider_message = ?, updated_at = ?"
+                + (end ? ", finished_at = ?, lease_owner = NULL, lease_until = NULL" : ", finished_at = NULL") + " WHERE id = ?";
+        Object[] args = end ? new Object[]{state.name(), stage.name(), reason, providerMessage, ts(now), ts(now), id}
+                : new Object[]{state.name(), stage.name(), reason, providerMessage, ts(now), id};
+        if (!end) {
+            update(sql, args);
+            return;
+        }
+        // The end state and its notifications commit together: a crash cannot end a job unannounced.
+        try (Connection c = db.connection()) {
+            c.setAutoCommit(false);
+            try {
+                try (PreparedStatement ps = c.prepareStatement(sql)) {
+                    bind(ps, args);
+                    ps.executeUpdate();
+                }
+                String event = state.name().toLowerCase(Locale.ROOT);
+                for (String target : NOTIFICATION_TARGETS) {
+                    String nid = id + ":" + event + ":" + target;
+                    try (PreparedStatement ps = c.prepareStatement("INSERT INTO notification (id, job_id, event_type, target, state, attempts,"
+                            + " next_at, created_at) SELECT ?, ?, ?, ?, 'PENDING', 0, ?, ? FROM job WHERE id = ?"
+                            + " AND NOT EXISTS (SELECT 1 FROM notification WHERE id = ?)")) {
+                        bind(ps, nid, id, event, target, ts(now), ts(now), id, nid);
+                        ps.executeUpdate();
+                    }
+                }
+                c.commit();
+            } catch (SQLException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("ledger update failed", e);
+        }
     }
+
+    /** Where every job end is announced: the append-only events log and the route's (or the hub's) webhook. */
+    public static final List<String> NOTIFICATION_TARGETS = List.of("events-log", "webhook");
 
     public void markSubmitted(String id, Instant deadline) {
         Instant now = Instant.now();

@@ -1,0 +1,150 @@
+package io.dubhub.it;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dubhub.sandbox.SyntheticVideo;
+import io.dubhub.testing.PostgresLedger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Two hub processes on one PostgreSQL ledger watching one shared inbox: every file becomes one
+ * job, dublab sees one create per file, and when one replica is killed with SIGKILL its jobs are
+ * taken over by the other once their leases expire.
+ */
+class TwoReplicasIT {
+
+    static final int FILES = 10;
+
+    private final ObjectMapper json = new ObjectMapper();
+    private HubProcess simulator;
+    private HubProcess replicaA;
+    private HubProcess replicaB;
+    private PostgresLedger ledger;
+
+    @AfterEach
+    void stopAll() throws Exception {
+        for (HubProcess p : new HubProcess[]{replicaA, replicaB, simulator}) {
+            if (p != null) {
+                p.close();
+            }
+        }
+        if (ledger != null) {
+            ledger.close();
+        }
+    }
+
+    private int calls(String operation) throws Exception {
+        return json.readTree(simulator.get("/sandbox/dublab/_control/calls").body()).path(operation).asInt(0);
+    }
+
+    @Test
+    void everyFileOnceAndAKilledReplicasJobsAreTakenOver() throws Exception {
+        Path root = Path.of("target", "it-data", UUID.randomUUID().toString().substring(0, 8)).toAbsolutePath();
+        Path shared = root.resolve("shared");
+        int simPort = HubProcess.freePort();
+        simulator = new HubProcess("simulator", simPort, List.of(
+                "-Dquarkus.profile=sandbox",
+                "-Dhub.data-dir=" + root.resolve("simulator"),
+                "-Dhub.sandbox.demo-inbox=false",
+                "-Dhub.public-base-url=http://127.0.0.1:" + simPort), Map.of()).start();
+        simulator.post("/sandbox/dublab/_control/reset");
+        simulator.post("/sandbox/dublab/_control/stage-duration?millis=1500");
+        ledger = PostgresLedger.create();
+
+        Map<String, String> common = new HashMap<>(Map.of(
+                "HUB_DATA_DIR", shared.toString(),
+                "HUB_LEDGER_JDBC_URL", ledger.jdbcUrl(),
+                "HUB_LEDGER_USERNAME", ledger.username(),
+                "HUB_PROVIDERS_DUBLAB_BASE_URL", "http://127.0.0.1:" + simPort + "/sandbox/dublab/api/v1",
+                "HUB_PROVIDERS_DUBLAB_API_KEY", "sandbox-dublab-key",
+                "HUB_PROVIDERS_DUBLAB_POLL_INTERVAL", "1s",
+                "HUB_POLL_TICK", "300ms",
+                "HUB_POLL_LEASE", "4s",
+                "HUB_POLL_LEASE_RENEWAL", "1s"));
+        if (ledger.password() != null) {
+            common.put("HUB_LEDGER_PASSWORD", ledger.password());
+        }
+        Map<String, String> envA = new HashMap<>(common);
+        envA.put("HUB_INSTANCE_ID", "replica-a");
+        Map<String, String> envB = new HashMap<>(common);
+        envB.put("HUB_INSTANCE_ID", "replica-b");
+        int portA = HubProcess.freePort();
+        int portB = HubProcess.freePort();
+        replicaA = new HubProcess("replica-a", portA, List.of(), envA).start();
+        replicaB = new HubProcess("replica-b", portB, List.of(), envB).start();
+
+        Path inbox = shared.resolve("inbox/dublab");
+        Files.createDirectories(inbox);
+        for (int i = 1; i <= FILES; i++) {
+            Path staging = Files.createTempFile(shared, ".staging-", ".mp4");
+            SyntheticVideo.writeMp4(staging, Duration.ofSeconds(20 + i), 640, 360, 128 * 1024);
+            Files.move(staging, inbox.resolve("talk-" + i + ".mp4"), StandardCopyOption.ATOMIC_MOVE);
+        }
+
+        // kill A as soon as it has a job at dublab that is not finished yet
+        Pattern submitted = Pattern.compile("Job (\\S+) submitted to dublab");
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(100))
+                .until(() -> submitted.matcher(Files.readString(replicaA.log())).find());
+        replicaA.kill();
+        String logA = Files.readString(replicaA.log());
+        Matcher m = submitted.matcher(logA);
+        List<String> inFlightOnA = new java.util.ArrayList<>();
+        while (m.find()) {
+            if (!logA.contains("Job " + m.group(1) + " delivered")) {
+                inFlightOnA.add(m.group(1));
+            }
+        }
+        assertThat(inFlightOnA).isNotEmpty();
+
+        await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofMillis(500))
+                .until(() -> countRows("SELECT COUNT(*) FROM job WHERE state = 'DELIVERED'") == FILES);
+
+        assertThat(countRows("SELECT COUNT(*) FROM job")).as("one job per file").isEqualTo(FILES);
+        assertThat(calls("init-dub") + calls("init-dub-group")).as("one dublab create per file").isEqualTo(FILES);
+        assertThat(calls("start-dub")).isEqualTo(FILES);
+        String logB = Files.readString(replicaB.log());
+        for (String id : inFlightOnA) {
+            assertThat(logB).as("job %s of the killed replica finished by the other", id).contains("Job " + id + " delivered");
+        }
+        for (int i = 1; i <= FILES; i++) {
+            assertThat(shared.resolve("outbox/talk-" + i + "/job.json")).exists();
+            assertThat(shared.resolve("done/dublab/talk-" + i + ".mp4")).exists();
+        }
+        System.out.printf("TwoReplicasIT: %d files; replica-a submitted %d before its kill (%d in flight), replica-b submitted %d%n",
+                FILES, count(submitted, logA), inFlightOnA.size(), count(submitted, logB));
+    }
+
+    private static int count(Pattern p, String text) {
+        Matcher m = p.matcher(text);
+        int n = 0;
+        while (m.find()) {
+            n++;
+        }
+        return n;
+    }
+
+    private long countRows(String sql) throws Exception {
+        try (Connection c = ledger.connect(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+}

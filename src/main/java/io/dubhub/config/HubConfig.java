@@ -44,6 +44,14 @@ public interface HubConfig {
 
     Notifications notifications();
 
+    Fault fault();
+
+    /** Fault injection for the crash-matrix tests only (see io.dubhub.pipeline.CrashPoints). */
+    interface Fault {
+        /** HUB_FAULT_CRASH_AT: halt the process the first time it reaches this point. Never set in production. */
+        Optional<String> crashAt();
+    }
+
     /** Job end events: CloudEvents 1.0 JSON to <data-dir>/events.jsonl and a webhook. */
     interface Notifications {
         /** HUB_NOTIFICATIONS_WEBHOOK_URL: where events go when the watch route has no notifyUrl; none = the events log only. */

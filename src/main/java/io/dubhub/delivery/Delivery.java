@@ -12,6 +12,7 @@ import io.dubhub.job.JobTarget;
 import io.dubhub.job.JobTarget.TargetState;
 import io.dubhub.job.ProviderCall;
 import io.dubhub.job.Stage;
+import io.dubhub.pipeline.CrashPoints;
 import io.dubhub.ledger.JobLedger;
 import io.dubhub.metrics.HubMetrics;
 import io.dubhub.pipeline.JobData;
@@ -88,7 +89,9 @@ public class Delivery {
                 + " file(s) to outbox/" + folder.getFileName() + (reason == null ? "" : "; " + reason));
         // The manifest is written before the ledger says the job ended: a crash in between
         // writes it again, never leaves a delivered job without one.
+        CrashPoints.reached(CrashPoints.BEFORE_MANIFEST);
         writeManifest(ledger.load(jobId), folder, end, reason);
+        CrashPoints.reached(CrashPoints.AFTER_MANIFEST);
         ledger.setState(jobId, end, Stage.DELIVER, reason, null);
         archive.toDone(job);
         deleteWorkFolder(job);

@@ -5,6 +5,7 @@ import io.dubhub.http.UrlRedactor;
 import io.dubhub.job.Job;
 import io.dubhub.job.JobOutput;
 import io.dubhub.job.Stage;
+import io.dubhub.pipeline.CrashPoints;
 import io.dubhub.ledger.JobLedger;
 import io.dubhub.metrics.HubMetrics;
 import io.dubhub.provider.OutputLink;
@@ -137,6 +138,7 @@ public class OutputDownloader {
             throw new ProviderException(job.provider(), Kind.TRANSIENT, Stage.DOWNLOAD, status,
                     "download of " + link.language() + " " + link.type() + " was truncated: " + bytes + " of " + expected + " bytes", null);
         }
+        CrashPoints.reached(CrashPoints.MID_DOWNLOAD);
         try {
             Files.createDirectories(target.getParent());
             SourceArchive.moveAtomically(work, target);

@@ -8,6 +8,7 @@ import io.dubhub.job.JobState;
 import io.dubhub.job.JobTarget;
 import io.dubhub.job.ProviderCall;
 import io.dubhub.job.Stage;
+import io.dubhub.pipeline.CrashPoints;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -397,6 +398,7 @@ public class JobLedger {
         }
         update("INSERT INTO provider_call (job_id, operation, scope, state, detail, created_at, updated_at) VALUES (?,?,?,?,?,?,?)",
                 jobId, operation, scope, ProviderCall.State.INTENT.name(), detail, ts(now), ts(now));
+        CrashPoints.reached(CrashPoints.AFTER_INTENT);
     }
 
     public void recordDone(String jobId, String operation, String scope, String providerRef, String detail) {
@@ -407,6 +409,7 @@ public class JobLedger {
             update("INSERT INTO provider_call (job_id, operation, scope, state, provider_ref, detail, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)",
                     jobId, operation, scope, ProviderCall.State.DONE.name(), providerRef, detail, ts(now), ts(now));
         }
+        CrashPoints.reached(CrashPoints.AFTER_CREATE_RECORDED);
     }
 
     public List<ProviderCall> calls(String jobId) {

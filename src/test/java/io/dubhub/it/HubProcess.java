@@ -87,6 +87,14 @@ final class HubProcess implements AutoCloseable {
         return URI.create("http://127.0.0.1:" + port + path);
     }
 
+    /** Waits for the process to end by itself (a fault-injected halt); its exit code. */
+    int awaitExit(Duration timeout) throws InterruptedException {
+        if (!process.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            throw new IllegalStateException(name + " still running after " + timeout + "; see " + log);
+        }
+        return process.exitValue();
+    }
+
     Path log() {
         return log;
     }

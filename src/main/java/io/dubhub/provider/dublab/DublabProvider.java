@@ -156,7 +156,7 @@ public class DublabProvider implements ProviderAdapter {
                 // completion, so a group that never starts costs nothing) and a new one made.
                 boolean uploaded = existing.stream().allMatch(d -> d.path("externalStatusId").asInt(1) > 1);
                 if (uploaded) {
-                    adoptGroup(job, existing, null);
+                    adoptGroup(job, existing, null, null);
                     ledger.recordDone(job.id(), OP_UPLOAD, "job", null, "found uploaded after restart");
                     ledger.event(job.id(), Stage.SUBMIT, "found the dub group created before a restart (" + existing.size()
                             + " dub(s)); not creating it again");
@@ -207,14 +207,16 @@ public class DublabProvider implements ProviderAdapter {
             one.put("language", dest.get(0));
             files.add(one);
         }
-        adoptGroup(job, files, uploadUrl);
+        // The project id goes to the ledger before the create is marked done: a crash in between
+        // must not leave a finished create without the project its outputs are read from.
         ledger.setProviderRef(job.id(), projectId, null);
+        adoptGroup(job, files, uploadUrl, projectId);
         ledger.event(job.id(), Stage.SUBMIT, "dublab " + operation + ": project " + projectId + ", " + files.size() + " dub(s)");
     }
 
-    private void adoptGroup(Job job, List<JsonNode> files, String uploadUrl) {
+    private void adoptGroup(Job job, List<JsonNode> files, String uploadUrl, String knownProjectId) {
         JobSpec spec = jobData.spec(job);
-        String projectId = null;
+        String projectId = knownProjectId;
         for (JsonNode f : files) {
             String fileId = f.hasNonNull("fileId") ? f.get("fileId").asText() : text(f, "id");
             String dublabLang = text(f, "language");

@@ -74,6 +74,7 @@ public class JobResource {
             return m;
         }).toList());
         out.put("outputs", ledger.outputs(id));
+        out.put("hosted", ledger.hostedOutputs(id));
         out.put("timeline", ledger.events(id).stream().map(e -> Map.of("at", e.at(), "stage", e.stage(),
                 "message", UrlRedactor.redact(e.message()))).toList());
         return out;

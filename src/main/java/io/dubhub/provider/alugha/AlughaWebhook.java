@@ -11,7 +11,13 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
+import jakarta.annotation.PreDestroy;
+
 import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.time.Instant;
 import java.util.EnumSet;
 import java.util.Optional;
@@ -36,6 +42,14 @@ public class AlughaWebhook {
 
     /** States in which a nudge means "read the video now". */
     private static final Set<JobState> NUDGED = EnumSet.of(JobState.SUBMITTING, JobState.PROCESSING, JobState.STUCK);
+
+    static final Duration RENUDGE_AFTER = Duration.ofSeconds(2);
+
+    private final ScheduledExecutorService later = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "alugha-webhook-nudge");
+        t.setDaemon(true);
+        return t;
+    });
 
     public enum Verdict { ACCEPTED, ENDED, BAD_TOKEN, UNKNOWN_JOB }
 
@@ -74,8 +88,25 @@ public class AlughaWebhook {
                 + (claimed == null ? "" : " (says '" + abbreviate(claimed) + "', not trusted)") + "; reading the video from alugha's API");
         if (NUDGED.contains(job.state())) {
             ledger.setNextAt(jobId, Instant.now());
+            // A poll already in flight read the old state and will push next_at a poll interval
+            // away when it ends, undoing this nudge: make the job due once more shortly after.
+            later.schedule(() -> nudgeAgain(jobId), RENUDGE_AFTER.toMillis(), TimeUnit.MILLISECONDS);
         }
         return Verdict.ACCEPTED;
+    }
+
+    private void nudgeAgain(String jobId) {
+        try {
+            ledger.find(jobId).filter(j -> NUDGED.contains(j.state())).ifPresent(j -> ledger.setNextAt(jobId, Instant.now()));
+        } catch (RuntimeException e) {
+            // best effort: the regular poll reads the video anyway
+            LOG.debugf("second nudge of job %s skipped: %s", jobId, e.getMessage());
+        }
+    }
+
+    @PreDestroy
+    void stop() {
+        later.shutdownNow();
     }
 
     private JsonNode parse(String payload) {

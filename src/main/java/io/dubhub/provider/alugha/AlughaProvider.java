@@ -161,6 +161,18 @@ public class AlughaProvider implements ProviderAdapter {
         if (!media.mimeType().startsWith("video/")) {
             throw new JobRejectedException(Stage.VALIDATE, "alugha hosts videos; " + job.sourceName() + " is " + media.describe());
         }
+        stagedSource(job, Stage.VALIDATE);
+    }
+
+    /** alugha pulls our copy by URL; only files under the data folder can be handed out that way. */
+    private URI stagedSource(Job job, Stage stage) {
+        try {
+            return staging.stage(Path.of(job.sourceLocation()), cfg().stagedLinkValidity());
+        } catch (IllegalArgumentException e) {
+            throw new JobRejectedException(stage, "alugha fetches the source from a link the hub serves, and the hub only serves files"
+                    + " under HUB_DATA_DIR (" + config.dataDir() + "); " + job.sourceLocation() + " is outside it: watch a folder under"
+                    + " the data folder for alugha");
+        }
     }
 
     // ------------------------------------------------------------------ submit
@@ -222,8 +234,7 @@ public class AlughaProvider implements ProviderAdapter {
         track.put("langCode", AlughaLanguages.toAlugha(spec.sourceLanguage()).orElseThrow());
         track.put("title", title(job, spec));
         track.put("description", description(job, spec));
-        URI staged = staging.stage(Path.of(job.sourceLocation()), cfg().stagedLinkValidity());
-        body.put("downloadFromUrl", staged.toString());
+        body.put("downloadFromUrl", stagedSource(job, Stage.SUBMIT).toString());
         body.put("statusWebhook", webhookUrl(job.id()).toString());
         return body;
     }
@@ -459,6 +470,11 @@ public class AlughaProvider implements ProviderAdapter {
             }
             putIfPresent(details, "api", uri("/tracks/" + encode(trackId)).toString());
             links.add(OutputLink.hosted(language, "track", linkOf(track, "/tracks/" + encode(trackId)), trackId, details));
+            if (!language.equals(spec.sourceLanguage()) && languages.contains(language)) {
+                // the target's alugha object is its track (the source language's is the video itself)
+                ledger.targets(job.id()).stream().filter(t -> t.language().equals(language) && t.state() == TargetState.DONE)
+                        .findFirst().ifPresent(t -> ledger.upsertTarget(job.id(), language, trackId, TargetState.DONE, null));
+            }
         }
         return links;
     }

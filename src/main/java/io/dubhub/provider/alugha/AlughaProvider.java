@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dubhub.config.HubConfig;
+import io.dubhub.http.UrlRedactor;
 import io.dubhub.job.Job;
 import io.dubhub.job.JobRejectedException;
 import io.dubhub.job.JobSpec;
@@ -208,7 +209,7 @@ public class AlughaProvider implements ProviderAdapter {
         ledger.recordIntent(job.id(), OP_CREATE, scope, null);
         Answer answer = http.call(ID, OP_CREATE, Stage.SUBMIT, "POST", uri("/videos"), auth(), body);
         if (!answer.ok()) {
-            ProviderException failure = ProviderHttp.failure(ID, OP_CREATE, Stage.SUBMIT, answer);
+            ProviderException failure = failure(OP_CREATE, Stage.SUBMIT, answer);
             // The doc: 500 means "the backend operation failed" (retry with backoff); 4xx refuse the
             // request. Any other server answer (502, 503, 504 from a gateway) may hide a video that exists.
             if (answer.status() / 100 == 4 || answer.status() == 500) {
@@ -222,7 +223,7 @@ public class AlughaProvider implements ProviderAdapter {
         String videoId = text(answer.body(), "id");
         if (videoId == null) {
             throw new ProviderException(ID, Kind.OUTCOME_UNKNOWN, Stage.SUBMIT, answer.status(),
-                    "alugha's answer to POST /videos has no video id; waiting for its status webhook to name the video", answer.raw());
+                    "alugha's answer to POST /videos has no video id; waiting for its status webhook to name the video", redactUrls(answer.raw()));
         }
         adopt(job, spec, videoId, scope, "alugha created video " + videoId + " (" + AlughaLanguages.toAlugha(spec.sourceLanguage()).orElseThrow()
                 + "); it fetches the source from a staged link valid for " + cfg().stagedLinkValidity().toHours() + " h");
@@ -276,7 +277,7 @@ public class AlughaProvider implements ProviderAdapter {
                 continue;
             }
             if (!answer.ok()) {
-                throw ProviderHttp.failure(ID, "get-video", Stage.SUBMIT, answer);
+                throw failure("get-video", Stage.SUBMIT, answer);
             }
             if (carriesJobId(answer.body(), job.id())) {
                 return Optional.of(candidate);
@@ -509,10 +510,10 @@ public class AlughaProvider implements ProviderAdapter {
         Answer answer = http.call(ID, "get-video", stage, "GET", uri("/videos/" + encode(videoId)), auth(), null);
         if (answer.status() == 404) {
             throw new ProviderException(ID, Kind.REJECTED, stage, 404, "alugha no longer has video " + videoId
-                    + " (deleted at alugha?); nothing more to follow", ProviderHttp.providerMessage(answer));
+                    + " (deleted at alugha?); nothing more to follow", redactUrls(ProviderHttp.providerMessage(answer)));
         }
         if (!answer.ok() || answer.body() == null) {
-            throw ProviderHttp.failure(ID, "get-video", stage, answer);
+            throw failure("get-video", stage, answer);
         }
         return answer.body();
     }
@@ -524,7 +525,7 @@ public class AlughaProvider implements ProviderAdapter {
     private List<JsonNode> tracks(String videoId, JsonNode video, Stage stage) {
         Answer answer = http.call(ID, "list-tracks", stage, "GET", uri("/tracks?videoId=" + encode(videoId)), auth(), null);
         if (!answer.ok()) {
-            throw ProviderHttp.failure(ID, "list-tracks", stage, answer);
+            throw failure("list-tracks", stage, answer);
         }
         JsonNode list = answer.body();
         if (list != null && list.isObject()) {
@@ -548,6 +549,25 @@ public class AlughaProvider implements ProviderAdapter {
             out.add(video.get("defaultTrack"));
         }
         return out;
+    }
+
+    /**
+     * The usual meaning of an error answer, with any URL in alugha's words redacted: an answer that
+     * echoes our request would otherwise carry the webhook token or the staged link into
+     * error.json and the job API.
+     */
+    private static ProviderException failure(String operation, Stage stage, Answer answer) {
+        ProviderException e = ProviderHttp.failure(ID, operation, stage, answer);
+        return new ProviderException(ID, e.kind(), stage, e.httpStatus(), redactUrls(e.getMessage()), redactUrls(e.providerMessage()));
+    }
+
+    private static final Pattern URL_IN_TEXT = Pattern.compile("https?://[^\\s\"'<>]+");
+
+    static String redactUrls(String text) {
+        if (text == null) {
+            return null;
+        }
+        return URL_IN_TEXT.matcher(text).replaceAll(m -> java.util.regex.Matcher.quoteReplacement(UrlRedactor.redact(m.group())));
     }
 
     private String videoId(Job job) {

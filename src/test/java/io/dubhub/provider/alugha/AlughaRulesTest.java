@@ -5,7 +5,8 @@ import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-class AlughaLanguagesTest {
+/** The alugha adapter's pure rules: language codes, status reading, ownership and redaction. */
+class AlughaRulesTest {
 
     final ObjectMapper json = new ObjectMapper();
 
@@ -55,5 +56,13 @@ class AlughaLanguagesTest {
         assertThat(AlughaProvider.carriesJobId(json.readTree("{\"defaultTrack\":{\"title\":\"Talk [j-1]\"}}"), "j-1")).isTrue();
         assertThat(AlughaProvider.carriesJobId(json.readTree("{\"title\":\"x\",\"description\":\"(dubhub job j-2)\"}"), "j-2")).isTrue();
         assertThat(AlughaProvider.carriesJobId(json.readTree("{\"defaultTrack\":{\"title\":\"Talk [j-1]\"}}"), "j-9")).isFalse();
+    }
+
+    @Test
+    void urlsEchoedInAlughasErrorsLoseTheirTokens() {
+        String said = "invalid statusWebhook: https://hub.example/webhooks/alugha/j-1?token=s3cr3t and downloadFromUrl "
+                + "https://hub.example/staged/abc.def";
+        assertThat(AlughaProvider.redactUrls(said)).doesNotContain("s3cr3t").doesNotContain("abc.def")
+                .contains("https://hub.example/webhooks/alugha/j-1?token=REDACTED");
     }
 }

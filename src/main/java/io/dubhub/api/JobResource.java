@@ -88,6 +88,7 @@ public class JobResource {
             m.put("sentAt", n.sentAt());
             return m;
         }).toList());
+        out.put("hosted", ledger.hostedOutputs(id));
         out.put("timeline", ledger.events(id).stream().map(e -> Map.of("at", e.at(), "stage", e.stage(),
                 "message", UrlRedactor.redact(e.message()))).toList());
         return out;

@@ -135,6 +135,8 @@ public interface HubConfig {
         Speechlab speechlab();
 
         Perso perso();
+
+        Alugha alugha();
     }
 
     /** What every provider has: where it is and how often we ask it. */
@@ -207,5 +209,23 @@ public interface HubConfig {
         /** Size of one block when uploading in blocks. */
         @WithDefault("16777216")
         long blockBytes();
+    }
+
+    /** alugha (shared/providers/alugha-api-v2.md): Bearer token, URL pull, status webhooks with polling as fallback. */
+    interface Alugha extends ProviderEndpoint {
+        @WithDefault("https://alugha.com/v2")
+        @Override
+        String baseUrl();
+
+        /** HUB_PROVIDERS_ALUGHA_TOKEN: an API token with the video and track scopes; the provider is disabled without it. */
+        Optional<String> token();
+
+        /**
+         * How long the staged source link handed to alugha as downloadFromUrl stays valid. alugha
+         * fetches it when it starts processing, which may wait in its queue: long enough for that,
+         * short enough that a leaked link soon stops working.
+         */
+        @WithDefault("12h")
+        Duration stagedLinkValidity();
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.dubhub.job.HostedOutput;
 import io.dubhub.job.Job;
 import io.dubhub.job.JobEvent;
 import io.dubhub.job.JobOutput;
@@ -66,9 +67,11 @@ public class Delivery {
     public void complete(@Header("hubJobId") String jobId) {
         Job job = ledger.load(jobId);
         List<JobOutput> outputs = ledger.outputs(jobId);
+        List<HostedOutput> hosted = ledger.hostedOutputs(jobId);
         for (JobTarget t : ledger.targets(jobId)) {
             if (t.state() == TargetState.DONE) {
-                boolean delivered = outputs.stream().anyMatch(o -> o.language().equals(t.language()));
+                boolean delivered = outputs.stream().anyMatch(o -> o.language().equals(t.language()))
+                        || hosted.stream().anyMatch(h -> h.language().equals(t.language()));
                 ledger.upsertTarget(jobId, t.language(), null, delivered ? TargetState.DELIVERED : TargetState.FAILED,
                         delivered ? null : job.provider() + " reported it done but offered no output for it");
             }
@@ -86,7 +89,9 @@ public class Delivery {
                 .map(t -> t.language() + " (" + t.reason() + ")").collect(Collectors.joining("; "));
         Path folder = sinks.jobFolder(job);
         ledger.event(jobId, Stage.DELIVER, (end == JobState.DELIVERED ? "delivered " : "partly delivered ") + outputs.size()
-                + " file(s) to outbox/" + folder.getFileName() + (reason == null ? "" : "; " + reason));
+                + " file(s) to outbox/" + folder.getFileName()
+                + (hosted.isEmpty() ? "" : ", " + hosted.size() + " output(s) hosted by " + job.provider())
+                + (reason == null ? "" : "; " + reason));
         // The manifest is written before the ledger says the job ended: a crash in between
         // writes it again, never leaves a delivered job without one.
         CrashPoints.reached(CrashPoints.BEFORE_MANIFEST);
@@ -161,6 +166,22 @@ public class Delivery {
             n.put("path", o.path());
             n.put("bytes", o.bytes());
             n.put("sha256", o.sha256());
+        }
+        List<HostedOutput> hostedOutputs = ledger.hostedOutputs(job.id());
+        if (!hostedOutputs.isEmpty()) {
+            // Kept and served by the provider: their links, not files of ours.
+            ArrayNode hosted = m.putArray("hosted");
+            for (HostedOutput h : hostedOutputs) {
+                ObjectNode n = hosted.addObject();
+                n.put("language", h.language());
+                n.put("type", h.type());
+                n.put("providerId", h.providerRef());
+                n.put("url", h.url());
+                if (!h.details().isEmpty()) {
+                    ObjectNode details = n.putObject("details");
+                    h.details().forEach(details::put);
+                }
+            }
         }
         ArrayNode events = m.putArray("events");
         for (JobEvent e : ledger.events(job.id())) {

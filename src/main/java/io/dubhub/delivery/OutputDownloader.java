@@ -2,6 +2,7 @@ package io.dubhub.delivery;
 
 import io.dubhub.config.HubConfig;
 import io.dubhub.http.UrlRedactor;
+import io.dubhub.job.HostedOutput;
 import io.dubhub.job.Job;
 import io.dubhub.job.JobOutput;
 import io.dubhub.job.Stage;
@@ -66,6 +67,10 @@ public class OutputDownloader {
     HubConfig config;
 
     public void download(OutputLink link, @Header("hubJobId") String jobId) {
+        if (link.isHosted()) {
+            recordHosted(link, jobId);
+            return;
+        }
         Job job = ledger.load(jobId);
         String relative = link.language() + "/" + safeName(link.fileName());
         Path target = sinks.jobFolder(job).resolve(relative);
@@ -150,6 +155,14 @@ public class OutputDownloader {
         metrics.bytesMoved(job.provider(), "download", bytes);
         ledger.recordOutput(job.id(), new JobOutput(link.language(), link.type(), relative, bytes, sha256));
         LOG.infof("Job %s: delivered %s (%d bytes)", job.id(), relative, bytes);
+    }
+
+    /** The provider keeps this output and serves it itself: its link goes into the manifest, no bytes move. */
+    private void recordHosted(OutputLink link, String jobId) {
+        ledger.recordHostedOutput(jobId, new HostedOutput(link.language(), link.type(), link.providerRef(),
+                link.url().toString(), link.hostedDetails()));
+        LOG.infof("Job %s: %s %s %s is hosted by the provider at %s", jobId, link.language(), link.type(), link.providerRef(),
+                UrlRedactor.redact(link.url()));
     }
 
     /** Output names come from the provider: keep them to one plain file name inside the folder. */

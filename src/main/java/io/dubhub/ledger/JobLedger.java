@@ -1,6 +1,7 @@
 package io.dubhub.ledger;
 
 import io.dubhub.config.HubConfig;
+import io.dubhub.job.HostedOutput;
 import io.dubhub.job.Job;
 import io.dubhub.job.JobEvent;
 import io.dubhub.job.JobOutput;
@@ -38,6 +39,9 @@ import java.util.UUID;
 @ApplicationScoped
 @Named("jobLedger")
 public class JobLedger {
+
+    /** Only for the small details column of hosted outputs; the rest of the ledger is plain SQL. */
+    private static final com.fasterxml.jackson.databind.ObjectMapper HOSTED_DETAILS = new com.fasterxml.jackson.databind.ObjectMapper();
 
     private static final Logger LOG = Logger.getLogger(JobLedger.class);
     private static final String ACTIVE_STATES = "('RECEIVED','SUBMITTING','PROCESSING','STUCK','DOWNLOADING')";
@@ -452,6 +456,41 @@ public class JobLedger {
             }
         } catch (SQLException e) {
             throw new LedgerException("cannot read outputs of " + jobId, e);
+        }
+        return out;
+    }
+
+    /** An output the provider hosts (recorded, not downloaded); recording it again replaces it. */
+    public void recordHostedOutput(String jobId, HostedOutput output) {
+        String detail;
+        try {
+            detail = HOSTED_DETAILS.writeValueAsString(output.details());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException("hosted output details of " + jobId + " cannot be written as JSON", e);
+        }
+        update("DELETE FROM job_hosted_output WHERE job_id = ? AND type = ? AND provider_ref = ?", jobId, output.type(), output.providerRef());
+        update("INSERT INTO job_hosted_output (job_id, language, type, provider_ref, url, detail, created_at) VALUES (?,?,?,?,?,?,?)",
+                jobId, output.language(), output.type(), output.providerRef(), output.url(), detail, ts(Instant.now()));
+    }
+
+    public List<HostedOutput> hostedOutputs(String jobId) {
+        List<HostedOutput> out = new ArrayList<>();
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT * FROM job_hosted_output WHERE job_id = ? ORDER BY type DESC, language, provider_ref")) {
+            ps.setString(1, jobId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Map<String, String> details = new LinkedHashMap<>();
+                    String detail = rs.getString("detail");
+                    if (detail != null) {
+                        HOSTED_DETAILS.readTree(detail).fields().forEachRemaining(e -> details.put(e.getKey(), e.getValue().asText()));
+                    }
+                    out.add(new HostedOutput(rs.getString("language"), rs.getString("type"), rs.getString("provider_ref"),
+                            rs.getString("url"), details));
+                }
+            }
+        } catch (SQLException | java.io.IOException e) {
+            throw new LedgerException("cannot read hosted outputs of " + jobId, e);
         }
         return out;
     }

@@ -281,6 +281,20 @@ public class StagedFiles {
     }
 
 
+    // ---------------------------------------------------------------- other signed values
+
+    /**
+     * An HMAC of {@code value} under the staging secret, for other unguessable per-job values
+     * (webhook URL tokens). {@code purpose} separates them from each other and from staged-link
+     * tokens, whose payload always starts with "v1". Deterministic, so nothing needs storing.
+     */
+    public String sign(String purpose, String value) {
+        if (purpose == null || purpose.isBlank() || purpose.startsWith(VERSION) || purpose.contains("\n")) {
+            throw new IllegalArgumentException("a signing purpose is a short name without line breaks, not " + purpose);
+        }
+        return B64.encodeToString(hmac((purpose + "\n" + value).getBytes(StandardCharsets.UTF_8)));
+    }
+
     // ---------------------------------------------------------------- secret
 
     private byte[] hmac(byte[] payload) {

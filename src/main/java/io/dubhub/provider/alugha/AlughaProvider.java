@@ -96,6 +96,9 @@ public class AlughaProvider implements ProviderAdapter {
     }
 
     @Inject
+    io.dubhub.staging.SourceUrls sourceUrls;
+
+    @Inject
     HubConfig config;
 
     @Inject
@@ -123,6 +126,11 @@ public class AlughaProvider implements ProviderAdapter {
     @Override
     public String id() {
         return ID;
+    }
+
+    @Override
+    public Map<String, String> endpoints() {
+        return Map.of("HUB_PROVIDERS_ALUGHA_BASE_URL", cfg().baseUrl());
     }
 
     @Override
@@ -168,7 +176,8 @@ public class AlughaProvider implements ProviderAdapter {
     /** alugha pulls our copy by URL; only files under the data folder can be handed out that way. */
     private URI stagedSource(Job job, Stage stage) {
         try {
-            return staging.stage(Path.of(job.sourceLocation()), cfg().stagedLinkValidity());
+            // a bucket object is read by alugha through a presigned GET; a folder file through /staged/
+            return sourceUrls.forProvider(job, cfg().stagedLinkValidity());
         } catch (IllegalArgumentException e) {
             throw new JobRejectedException(stage, "alugha fetches the source from a link the hub serves, and the hub only serves files"
                     + " under HUB_DATA_DIR (" + config.dataDir() + "); " + job.sourceLocation() + " is outside it: watch a folder under"

@@ -158,6 +158,9 @@ public class Delivery {
             n.put("path", o.path());
             n.put("bytes", o.bytes());
             n.put("sha256", o.sha256());
+            if (o.metadata() != null) {
+                n.set("metadata", jobData.tree(o.metadata()));
+            }
         }
         ArrayNode events = m.putArray("events");
         for (JobEvent e : ledger.events(job.id())) {

@@ -64,6 +64,9 @@ public class OutputDownloader {
     @Inject
     HubConfig config;
 
+    @Inject
+    com.fasterxml.jackson.databind.ObjectMapper json;
+
     public void download(OutputLink link, @Header("hubJobId") String jobId) {
         Job job = ledger.load(jobId);
         String relative = link.language() + "/" + safeName(link.fileName());
@@ -146,8 +149,19 @@ public class OutputDownloader {
                     "cannot write " + target + ": " + e.getMessage(), e);
         }
         metrics.bytesMoved(job.provider(), "download", bytes);
-        ledger.recordOutput(job.id(), new JobOutput(link.language(), link.type(), relative, bytes, sha256));
+        ledger.recordOutput(job.id(), new JobOutput(link.language(), link.type(), relative, bytes, sha256, metadataJson(link)));
         LOG.infof("Job %s: delivered %s (%d bytes)", job.id(), relative, bytes);
+    }
+
+    private String metadataJson(OutputLink link) {
+        if (link.metadata().isEmpty()) {
+            return null;
+        }
+        try {
+            return json.writeValueAsString(link.metadata());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("output metadata is not JSON-serialisable: " + e.getMessage(), e);
+        }
     }
 
     /** Output names come from the provider: keep them to one plain file name inside the folder. */

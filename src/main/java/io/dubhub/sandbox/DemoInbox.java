@@ -59,7 +59,8 @@ public class DemoInbox {
                                 : "{\n  \"sourceLanguage\": \"en\",\n  \"targetLanguages\": [\"es\", \"de\"],\n  \"title\": \"dubhub demo\"\n}\n",
                         StandardCharsets.UTF_8);
                 Files.move(staging, inbox.resolve(name), StandardCopyOption.ATOMIC_MOVE);
-                LOG.infof("Sandbox: dropped %s into %s (en → es, de); watch data/outbox/demo-%s/", name, inbox, provider.id());
+                LOG.infof("Sandbox: dropped %s into %s (%s); watch data/outbox/demo-%s/", name, inbox, clips ? "6 min, clips" : "en → es, de",
+                        provider.id());
             } catch (IOException e) {
                 LOG.warnf("Sandbox: could not drop the demo video for %s: %s", provider.id(), e.getMessage());
             }

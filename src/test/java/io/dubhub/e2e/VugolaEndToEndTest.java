@@ -192,6 +192,10 @@ class VugolaEndToEndTest {
         assertThat(Drops.sha256(data().resolve("outbox/short").resolve(manifest.at("/outputs/0/path").asText()))).isEqualTo(sha);
         assertThat(sim.requests()).anyMatch(r -> r.operation().equals("download") && r.status() == 200);
         assertThat(manifest.get("credits").asDouble()).isEqualTo(2.0);
+        // the job API shows the same metadata as JSON, not as a string
+        JsonPath job = given().get("/api/jobs/" + manifest.get("jobId").asText()).then().statusCode(200).extract().jsonPath();
+        assertThat(job.getString("outputs[0].metadata.title")).isEqualTo("Captioned video");
+        assertThat(job.getDouble("outputs[0].metadata.durationSeconds")).isEqualTo(120.0);
     }
 
     @Test

@@ -44,7 +44,7 @@ import java.util.regex.Pattern;
  * completion (max(1, ceil(minutes))), jobs that run three stages of hub.sandbox.stage-duration,
  * clips with presigned download links (or the older authenticated proxy links), /schedule,
  * /status, /usage. Time moves lazily from timestamps. State is in memory: a restart forgets it.
- * Every request is logged with its time, so tests can check the rate invariants from here.
+ * Every request is logged with its arrival time, so tests can check the rate invariants from here.
  */
 @ApplicationScoped
 @Named("vugolaSimulator")
@@ -262,6 +262,9 @@ public class VugolaSimulator {
 
     private void api(Router router, HttpMethod method, String path, String operation, Function<RoutingContext, Answer> work) {
         router.route(method, API_PATH + path).blockingHandler(ctx -> {
+            // rate limits count a request when it arrives, not when its work (fetching the video) is done
+            long arrived = System.currentTimeMillis();
+            ctx.put("arrivedAt", arrived);
             Answer answer;
             Map<String, String> headers = new LinkedHashMap<>();
             synchronized (this) {
@@ -277,7 +280,7 @@ public class VugolaSimulator {
                     LOG.errorf(e, "Sandbox Vugola failed on %s", operation);
                     answer = error(500, "server_error", "Internal server error");
                 }
-                log.add(new Request(System.currentTimeMillis(), operation, answer.status()));
+                log.add(new Request(arrived, operation, answer.status()));
             }
             headers.forEach((k, v) -> ctx.response().putHeader(k, v));
             reply(ctx, answer);
@@ -369,15 +372,16 @@ public class VugolaSimulator {
         if (body.hasNonNull("caption_color") && !COLOR.matcher(body.get("caption_color").asText()).matches()) {
             throw new ApiError(400, "invalid_caption_color", "caption_color must be #RRGGBB");
         }
+        long arrived = ctx.get("arrivedAt");
         long now = System.currentTimeMillis();
         if (forcedTooMany > 0) {
             forcedTooMany--;
             throw new ApiError(429, "rate_limit", "Too many requests (injected)", forcedRetryAfter);
         }
         List<Long> recent = log.stream().filter(r -> (r.operation().equals("clip") || r.operation().equals("caption")) && r.status() != 429
-                && r.at() > now - window.toMillis()).map(Request::at).sorted().toList();
+                && r.at() > arrived - window.toMillis()).map(Request::at).sorted().toList();
         if (recent.size() >= MAX_PER_WINDOW) {
-            long wait = recent.get(recent.size() - MAX_PER_WINDOW) + window.toMillis() - now;
+            long wait = recent.get(recent.size() - MAX_PER_WINDOW) + window.toMillis() - arrived;
             throw new ApiError(429, "rate_limit", "Clipping requests are limited to " + MAX_PER_WINDOW + " per minute",
                     Math.max(1, (wait + 999) / 1000));
         }

@@ -130,9 +130,13 @@ public class VugolaProvider implements ProviderAdapter {
         return cfg().pollDeadline();
     }
 
-    /** The window the gate counts in: the configured one plus 1/60 of it, for clock and network skew. */
+    /**
+     * The window the gate counts in: the configured one plus a second (or 1/60 of it, if more),
+     * because the gate stamps a request before it is sent and Vugola counts it when it arrives.
+     */
     Duration gateWindow() {
-        return cfg().rateWindow().plus(cfg().rateWindow().dividedBy(60));
+        Duration slack = cfg().rateWindow().dividedBy(60);
+        return cfg().rateWindow().plus(slack.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : slack);
     }
 
     @Override

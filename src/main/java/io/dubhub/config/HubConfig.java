@@ -76,6 +76,19 @@ public interface HubConfig {
         Duration maxBackoff();
     }
 
+    Reports reports();
+
+    /** The usage report (routes/pipeline/reports.camel.yaml): data/reports/<date>.json on a cron. */
+    interface Reports {
+        /** HUB_REPORTS_CRON: Quartz cron (seconds first); default every day at 00:05. */
+        @WithDefault("0 5 0 * * ?")
+        String cron();
+
+        /** HUB_REPORTS_TIMEZONE: the zone the cron and the report's date are read in. */
+        @WithDefault("UTC")
+        String timezone();
+    }
+
     interface Staging {
         /** HUB_STAGING_SECRET: signs /staged/ links; unset = a random one kept in <data-dir>/.staging.secret. */
         Optional<String> secret();
@@ -137,6 +150,8 @@ public interface HubConfig {
         Perso perso();
 
         Alugha alugha();
+
+        Vugola vugola();
     }
 
     /** What every provider has: where it is and how often we ask it. */
@@ -227,5 +242,41 @@ public interface HubConfig {
          */
         @WithDefault("12h")
         Duration stagedLinkValidity();
+    }
+
+    /**
+     * Vugola (shared/providers/vugola-api-v1.md): clips and captions from a URL the hub stages,
+     * Bearer vug_sk_ keys, 5 clip requests a minute and 3 jobs at once per account.
+     */
+    interface Vugola extends ProviderEndpoint {
+        @WithDefault("https://www.vugolaai.com/api/v1")
+        @Override
+        String baseUrl();
+
+        /** HUB_PROVIDERS_VUGOLA_API_KEY (vug_sk_...); the provider is disabled without it. */
+        Optional<String> apiKey();
+
+        /** HUB_PROVIDERS_VUGOLA_POLL_INTERVAL: clamped into the documented 30-60 s band. */
+        @WithDefault("30s")
+        @Override
+        Duration pollInterval();
+
+        /**
+         * TEST ONLY: the lower end of the poll band (the doc says 30 s). Tests lower it to run in
+         * seconds; production leaves it alone.
+         */
+        @WithDefault("30s")
+        Duration pollFloor();
+
+        /**
+         * The rolling window of Vugola's "5 clip requests a minute". Keep 1m: tests scale it down
+         * (with the simulator's window) to prove the same invariant in seconds.
+         */
+        @WithDefault("1m")
+        Duration rateWindow();
+
+        /** How long the staged source link stays valid: a replay after a lost answer must send the same URL. */
+        @WithDefault("24h")
+        Duration stagedLinkTtl();
     }
 }

@@ -166,6 +166,9 @@ public class Delivery {
             n.put("path", o.path());
             n.put("bytes", o.bytes());
             n.put("sha256", o.sha256());
+            if (o.metadata() != null) {
+                n.set("metadata", jobData.tree(o.metadata()));
+            }
         }
         List<HostedOutput> hostedOutputs = ledger.hostedOutputs(job.id());
         if (!hostedOutputs.isEmpty()) {

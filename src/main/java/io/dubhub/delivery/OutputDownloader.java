@@ -66,6 +66,9 @@ public class OutputDownloader {
     @Inject
     HubConfig config;
 
+    @Inject
+    com.fasterxml.jackson.databind.ObjectMapper json;
+
     public void download(OutputLink link, @Header("hubJobId") String jobId) {
         if (link.isHosted()) {
             recordHosted(link, jobId);
@@ -153,7 +156,7 @@ public class OutputDownloader {
                     "cannot write " + target + ": " + e.getMessage(), e);
         }
         metrics.bytesMoved(job.provider(), "download", bytes);
-        ledger.recordOutput(job.id(), new JobOutput(link.language(), link.type(), relative, bytes, sha256));
+        ledger.recordOutput(job.id(), new JobOutput(link.language(), link.type(), relative, bytes, sha256, metadataJson(link)));
         LOG.infof("Job %s: delivered %s (%d bytes)", job.id(), relative, bytes);
     }
 
@@ -163,6 +166,17 @@ public class OutputDownloader {
                 link.url().toString(), link.hostedDetails()));
         LOG.infof("Job %s: %s %s %s is hosted by the provider at %s", jobId, link.language(), link.type(), link.providerRef(),
                 UrlRedactor.redact(link.url()));
+    }
+
+    private String metadataJson(OutputLink link) {
+        if (link.metadata().isEmpty()) {
+            return null;
+        }
+        try {
+            return json.writeValueAsString(link.metadata());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("output metadata is not JSON-serialisable: " + e.getMessage(), e);
+        }
     }
 
     /** Output names come from the provider: keep them to one plain file name inside the folder. */

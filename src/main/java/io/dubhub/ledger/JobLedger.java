@@ -22,6 +22,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.sql.Types;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -244,6 +245,20 @@ public class JobLedger {
         update("UPDATE job SET source_key = source_key || ? WHERE id = ?", "|retired:" + id, id);
     }
 
+    /**
+     * A job held back by a rate limit: back at {@code nextAt}, lease let go, attempts untouched
+     * (waiting is not failing); {@code reason} tells the job API what it waits for.
+     */
+    public void waitUntil(String id, Instant nextAt, String reason) {
+        update("UPDATE job SET next_at = ?, reason = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ?",
+                ts(nextAt), reason, ts(Instant.now()), id);
+    }
+
+    /** Clears a waiting job's reason once it goes on. */
+    public void clearReason(String id) {
+        update("UPDATE job SET reason = NULL, updated_at = ? WHERE id = ? AND reason IS NOT NULL", ts(Instant.now()), id);
+    }
+
     public void resetAttempts(String id) {
         update("UPDATE job SET attempts = 0, reason = NULL, updated_at = ? WHERE id = ?", ts(Instant.now()), id);
     }
@@ -439,8 +454,8 @@ public class JobLedger {
     public void recordOutput(String jobId, JobOutput output) {
         Instant now = Instant.now();
         update("DELETE FROM job_output WHERE job_id = ? AND language = ? AND type = ?", jobId, output.language(), output.type());
-        update("INSERT INTO job_output (job_id, language, type, path, bytes, sha256, created_at) VALUES (?,?,?,?,?,?,?)",
-                jobId, output.language(), output.type(), output.path(), output.bytes(), output.sha256(), ts(now));
+        update("INSERT INTO job_output (job_id, language, type, path, bytes, sha256, metadata, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                jobId, output.language(), output.type(), output.path(), output.bytes(), output.sha256(), output.metadata(), ts(now));
     }
 
     public List<JobOutput> outputs(String jobId) {
@@ -451,7 +466,7 @@ public class JobLedger {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(new JobOutput(rs.getString("language"), rs.getString("type"), rs.getString("path"),
-                            rs.getLong("bytes"), rs.getString("sha256")));
+                            rs.getLong("bytes"), rs.getString("sha256"), rs.getString("metadata")));
                 }
             }
         } catch (SQLException e) {
@@ -555,6 +570,202 @@ public class JobLedger {
             throw new LedgerException("cannot count jobs", e);
         }
         return out;
+    }
+
+    /** provider → credits recorded on its jobs (what the providers said they charged). */
+    public Map<String, Double> creditsByProvider() {
+        Map<String, Double> out = new LinkedHashMap<>();
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT provider, SUM(credits) FROM job WHERE credits IS NOT NULL GROUP BY provider ORDER BY provider"); ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.put(rs.getString(1), rs.getDouble(2));
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("cannot sum credits", e);
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------- rate gates
+
+    /**
+     * The answer of {@link #acquireGate}: granted, or when to ask again and why not now.
+     * {@code running} and {@code inWindow} are the counts seen, including this request when granted.
+     */
+    public record GateDecision(boolean granted, Instant retryAt, String reason, int running, int inWindow) {
+    }
+
+    /**
+     * Takes one request in gate {@code gate} for {@code holder} (a job id), atomically for every
+     * replica: the gate's row is locked (SELECT ... FOR UPDATE, on H2 and PostgreSQL alike) while
+     * three rules are checked: the provider's own block (429 Retry-After) has passed; the holder
+     * already holds a running place or fewer than {@code maxRunning} are held (places of jobs that
+     * ended do not count); fewer than {@code maxPerWindow} requests were let through in the last
+     * {@code window}. When granted, the request is recorded and the place taken; it stays taken
+     * until {@link #releaseGate} or the holder's job ends. When refused, nothing is recorded and
+     * {@code retryAt} says when it can be worth asking again ({@code recheck} from now when only a
+     * running place frees it, since nobody can tell when that is).
+     */
+    public GateDecision acquireGate(String gate, String holder, int maxRunning, int maxPerWindow, Duration window, Duration recheck) {
+        ensureGate(gate);
+        try (Connection c = db.connection()) {
+            c.setAutoCommit(false);
+            try {
+                GateDecision decision = acquireLocked(c, gate, holder, maxRunning, maxPerWindow, window, recheck);
+                if (decision.granted()) {
+                    c.commit();
+                } else {
+                    c.rollback();
+                }
+                return decision;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("cannot acquire rate gate " + gate, e);
+        }
+    }
+
+    private GateDecision acquireLocked(Connection c, String gate, String holder, int maxRunning, int maxPerWindow,
+                                       Duration window, Duration recheck) throws SQLException {
+        Instant blockedUntil = null;
+        String blockReason = null;
+        try (PreparedStatement ps = c.prepareStatement("SELECT blocked_until, reason FROM rate_gate WHERE gate = ? FOR UPDATE")) {
+            ps.setString(1, gate);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    blockedUntil = instant(rs, "blocked_until");
+                    blockReason = rs.getString("reason");
+                }
+            }
+        }
+        // the clock is read after the lock is ours: whoever got it before us has committed
+        Instant now = Instant.now();
+        if (blockedUntil != null && blockedUntil.isAfter(now)) {
+            return new GateDecision(false, blockedUntil, blockReason == null ? "the provider asked us to wait" : blockReason, -1, -1);
+        }
+        boolean holds;
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM rate_gate_slot WHERE gate = ? AND holder = ?")) {
+            ps.setString(1, gate);
+            ps.setString(2, holder);
+            try (ResultSet rs = ps.executeQuery()) {
+                holds = rs.next();
+            }
+        }
+        int running;
+        try (PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM rate_gate_slot s WHERE s.gate = ? AND NOT EXISTS "
+                + "(SELECT 1 FROM job j WHERE j.id = s.holder AND j.state NOT IN " + ACTIVE_STATES + ")")) {
+            ps.setString(1, gate);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                running = rs.getInt(1);
+            }
+        }
+        if (!holds && running >= maxRunning) {
+            return new GateDecision(false, now.plus(recheck), running + " of at most " + maxRunning + " jobs running", running, -1);
+        }
+        List<Instant> recent = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT at FROM rate_gate_request WHERE gate = ? AND at > ? ORDER BY at DESC")) {
+            ps.setString(1, gate);
+            ps.setTimestamp(2, ts(now.minus(window)));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    recent.add(instant(rs, "at"));
+                }
+            }
+        }
+        if (recent.size() >= maxPerWindow) {
+            // the request that must leave the window before one more fits
+            Instant leaving = recent.get(maxPerWindow - 1);
+            return new GateDecision(false, leaving.plus(window), recent.size() + " requests in the last " + window.toMillis() / 1000.0
+                    + " s, at most " + maxPerWindow, running, recent.size());
+        }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO rate_gate_request (gate, holder, at) VALUES (?,?,?)")) {
+            ps.setString(1, gate);
+            ps.setString(2, holder);
+            ps.setTimestamp(3, ts(now));
+            ps.executeUpdate();
+        }
+        if (!holds) {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO rate_gate_slot (gate, holder, acquired_at) VALUES (?,?,?)")) {
+                ps.setString(1, gate);
+                ps.setString(2, holder);
+                ps.setTimestamp(3, ts(now));
+                ps.executeUpdate();
+            }
+        }
+        // housekeeping under the same lock: requests far out of any window, places of ended jobs
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM rate_gate_request WHERE gate = ? AND at < ?")) {
+            ps.setString(1, gate);
+            ps.setTimestamp(2, ts(now.minus(window.multipliedBy(10))));
+            ps.executeUpdate();
+        }
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM rate_gate_slot WHERE gate = ? AND EXISTS "
+                + "(SELECT 1 FROM job j WHERE j.id = rate_gate_slot.holder AND j.state NOT IN " + ACTIVE_STATES + ")")) {
+            ps.setString(1, gate);
+            ps.executeUpdate();
+        }
+        return new GateDecision(true, now, null, holds ? running : running + 1, recent.size() + 1);
+    }
+
+    /** The holder's running place is free again (its job finished at the provider). */
+    public void releaseGate(String gate, String holder) {
+        update("DELETE FROM rate_gate_slot WHERE gate = ? AND holder = ?", gate, holder);
+    }
+
+    /** The provider said "not before {@code until}" (429 Retry-After): every replica waits. A later block wins. */
+    public void blockGate(String gate, Instant until, String reason) {
+        ensureGate(gate);
+        update("UPDATE rate_gate SET blocked_until = ?, reason = ?, updated_at = ? WHERE gate = ? AND (blocked_until IS NULL OR blocked_until < ?)",
+                ts(until), reason, ts(Instant.now()), gate, ts(until));
+    }
+
+    /** Holders of running places in {@code gate}, for the API and tests. */
+    public List<String> gateHolders(String gate) {
+        List<String> out = new ArrayList<>();
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT holder FROM rate_gate_slot WHERE gate = ? ORDER BY acquired_at")) {
+            ps.setString(1, gate);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("cannot read rate gate " + gate, e);
+        }
+        return out;
+    }
+
+    private void ensureGate(String gate) {
+        if (exists("SELECT 1 FROM rate_gate WHERE gate = ?", gate)) {
+            return;
+        }
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO rate_gate (gate, updated_at) VALUES (?, ?)")) {
+            ps.setString(1, gate);
+            ps.setTimestamp(2, ts(Instant.now()));
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            // another replica created it between our look and our insert: fine
+            if (!exists("SELECT 1 FROM rate_gate WHERE gate = ?", gate)) {
+                throw new LedgerException("cannot create rate gate " + gate, e);
+            }
+        }
+    }
+
+    private boolean exists(String sql, String arg) {
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, arg);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("ledger query failed", e);
+        }
     }
 
     public boolean reachable() {

@@ -43,4 +43,13 @@ public class HubMetrics {
                 .register(registry)
                 .increment();
     }
+
+    /** A job that had to wait for a provider's rate limit (our gate or the provider's 429); not a failure. */
+    public void rateGateWait(String provider) {
+        Counter.builder("dubhub.rate.gate.waits")
+                .description("Times a job was held back by a provider rate limit (ledger gate or 429 Retry-After)")
+                .tag("provider", provider)
+                .register(registry)
+                .increment();
+    }
 }

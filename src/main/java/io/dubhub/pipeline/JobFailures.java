@@ -96,7 +96,24 @@ public class JobFailures {
                 fail(jobId, e.stage(), e.getMessage(), e.providerMessage());
             }
             case REJECTED -> fail(jobId, e.stage(), e.getMessage(), e.providerMessage());
+            case WAIT -> waitFor(jobId, e);
         }
+    }
+
+    /**
+     * A rate limit, ours or the provider's: the job comes back at the given time, its attempts
+     * untouched (waiting is not failing), and its reason says what it waits for. The timeline
+     * gets one line per distinct reason, not one per look.
+     */
+    private void waitFor(String jobId, ProviderException e) {
+        Instant at = e.retryAt() == null ? Instant.now().plusSeconds(1) : e.retryAt();
+        Job job = ledger.load(jobId);
+        ledger.waitUntil(jobId, at, e.getMessage());
+        if (!e.getMessage().equals(job.reason())) {
+            ledger.event(jobId, e.stage(), e.getMessage());
+        }
+        metrics.rateGateWait(e.provider());
+        LOG.debugf("Job %s (%s): %s; back at %s", jobId, e.provider(), e.getMessage(), at);
     }
 
     private void retry(String jobId, Stage stage, String reason, String providerMessage) {

@@ -18,7 +18,12 @@ public class ProviderException extends RuntimeException {
         /** 402 and the like: no job can spend until someone tops up. */
         OUT_OF_CREDITS,
         /** A create call whose answer was lost: reconcile by lookup before anything else. */
-        OUTCOME_UNKNOWN
+        OUTCOME_UNKNOWN,
+        /**
+         * Not a failure: the provider (or our own rate gate for it) says "not now". The job comes
+         * back at {@link #retryAt()} without spending a retry attempt.
+         */
+        WAIT
     }
 
     private final String provider;
@@ -26,6 +31,7 @@ public class ProviderException extends RuntimeException {
     private final Stage stage;
     private final int httpStatus;
     private final String providerMessage;
+    private final java.time.Instant retryAt;
 
     public ProviderException(String provider, Kind kind, Stage stage, int httpStatus, String message, String providerMessage) {
         super(message);
@@ -34,6 +40,22 @@ public class ProviderException extends RuntimeException {
         this.stage = stage;
         this.httpStatus = httpStatus;
         this.providerMessage = providerMessage;
+        this.retryAt = null;
+    }
+
+    private ProviderException(String provider, Stage stage, int httpStatus, java.time.Instant retryAt, String message) {
+        super(message);
+        this.provider = provider;
+        this.kind = Kind.WAIT;
+        this.stage = stage;
+        this.httpStatus = httpStatus;
+        this.providerMessage = null;
+        this.retryAt = retryAt;
+    }
+
+    /** The job must wait until {@code retryAt} (a rate limit); {@code message} is what the job API shows meanwhile. */
+    public static ProviderException waitUntil(String provider, Stage stage, int httpStatus, java.time.Instant retryAt, String message) {
+        return new ProviderException(provider, stage, httpStatus, retryAt, message);
     }
 
     public ProviderException(String provider, Kind kind, Stage stage, String message, Throwable cause) {
@@ -43,6 +65,7 @@ public class ProviderException extends RuntimeException {
         this.stage = stage;
         this.httpStatus = 0;
         this.providerMessage = cause == null ? null : String.valueOf(cause.getMessage());
+        this.retryAt = null;
     }
 
     public String provider() {
@@ -63,6 +86,11 @@ public class ProviderException extends RuntimeException {
 
     public String providerMessage() {
         return providerMessage;
+    }
+
+    /** When a {@link Kind#WAIT} job may go on; null for the other kinds. */
+    public java.time.Instant retryAt() {
+        return retryAt;
     }
 
     public boolean retryable() {

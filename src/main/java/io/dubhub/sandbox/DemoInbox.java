@@ -51,12 +51,16 @@ public class DemoInbox {
                 Files.createDirectories(inbox);
                 // Written beside the inbox and moved in, so the watcher never sees half a file.
                 Path staging = Files.createTempFile(Path.of(config.dataDir()), ".demo-", ".mp4");
-                SyntheticVideo.writeMp4(staging, Duration.ofSeconds(42), 1280, 720, 2 * 1024 * 1024);
-                Files.writeString(inbox.resolve(name + ".job.json"),
-                        "{\n  \"sourceLanguage\": \"en\",\n  \"targetLanguages\": [\"es\", \"de\"],\n  \"title\": \"dubhub demo\"\n}\n",
+                // Vugola clips videos of 5 min to 2 h, in their own language: its demo is longer and has one language
+                boolean clips = provider.id().equals("vugola");
+                SyntheticVideo.writeMp4(staging, clips ? Duration.ofMinutes(6) : Duration.ofSeconds(42), 1280, 720, 2 * 1024 * 1024);
+                Files.writeString(inbox.resolve(name + ".job.json"), clips
+                                ? "{\n  \"targetLanguages\": [\"en\"],\n  \"title\": \"dubhub demo\"\n}\n"
+                                : "{\n  \"sourceLanguage\": \"en\",\n  \"targetLanguages\": [\"es\", \"de\"],\n  \"title\": \"dubhub demo\"\n}\n",
                         StandardCharsets.UTF_8);
                 Files.move(staging, inbox.resolve(name), StandardCopyOption.ATOMIC_MOVE);
-                LOG.infof("Sandbox: dropped %s into %s (en → es, de); watch data/outbox/demo-%s/", name, inbox, provider.id());
+                LOG.infof("Sandbox: dropped %s into %s (%s); watch data/outbox/demo-%s/", name, inbox, clips ? "6 min, clips" : "en → es, de",
+                        provider.id());
             } catch (IOException e) {
                 LOG.warnf("Sandbox: could not drop the demo video for %s: %s", provider.id(), e.getMessage());
             }

@@ -139,4 +139,120 @@ abstract class LedgerContract {
         ledger.clearProviderHealth("dublab");
         assertThat(ledger.providerHealth()).doesNotContainKey("dublab");
     }
+
+    // ---------------------------------------------------------------- rate gates (Vugola: 5 per window, 3 running)
+
+    @Test
+    void aRateGateCountsRunningPlacesAndRequestsInTheWindow() {
+        String gate = "g-" + UUID.randomUUID().toString().substring(0, 8);
+        java.time.Duration window = java.time.Duration.ofMinutes(1);
+        java.time.Duration recheck = java.time.Duration.ofSeconds(30);
+        for (String holder : List.of("a", "b", "c")) {
+            assertThat(ledger.acquireGate(gate, holder, 3, 5, window, recheck).granted()).as(holder).isTrue();
+        }
+        JobLedger.GateDecision fourth = ledger.acquireGate(gate, "d", 3, 5, window, recheck);
+        assertThat(fourth.granted()).isFalse();
+        assertThat(fourth.reason()).contains("3 of at most 3 jobs running");
+        assertThat(fourth.retryAt()).isAfter(Instant.now().plusSeconds(20));
+        // a holder asking again (a replay after a lost answer) needs no second place, only a request
+        assertThat(ledger.acquireGate(gate, "a", 3, 5, window, recheck).granted()).isTrue();
+        ledger.releaseGate(gate, "b");
+        assertThat(ledger.acquireGate(gate, "d", 3, 5, window, recheck).granted()).isTrue();
+        assertThat(ledger.gateHolders(gate)).containsExactlyInAnyOrder("a", "c", "d");
+        // five requests in the window now (a, b, c, a, d): the sixth waits until the oldest leaves it
+        ledger.releaseGate(gate, "c");
+        Instant before = Instant.now();
+        JobLedger.GateDecision sixth = ledger.acquireGate(gate, "e", 3, 5, window, recheck);
+        assertThat(sixth.granted()).isFalse();
+        assertThat(sixth.reason()).contains("5 requests in the last 60.0 s, at most 5");
+        assertThat(sixth.retryAt()).isBetween(before.plus(window).minusSeconds(5), before.plus(window).plusSeconds(1));
+        assertThat(ledger.gateHolders(gate)).doesNotContain("e");
+    }
+
+    @Test
+    void aProviderBlockHoldsTheGateForEveryone() {
+        String gate = "g-" + UUID.randomUUID().toString().substring(0, 8);
+        Instant until = Instant.now().plusSeconds(30);
+        ledger.blockGate(gate, until, "429 Retry-After 30");
+        JobLedger.GateDecision d = ledger.acquireGate(gate, "a", 3, 5, java.time.Duration.ofMinutes(1), java.time.Duration.ofSeconds(30));
+        assertThat(d.granted()).isFalse();
+        assertThat(d.reason()).isEqualTo("429 Retry-After 30");
+        assertThat(d.retryAt()).isBetween(until.minusMillis(1), until.plusMillis(1));
+        // an earlier block does not shorten a later one
+        ledger.blockGate(gate, Instant.now().plusSeconds(1), "shorter");
+        assertThat(ledger.acquireGate(gate, "a", 3, 5, java.time.Duration.ofMinutes(1), java.time.Duration.ofSeconds(30)).reason())
+                .isEqualTo("429 Retry-After 30");
+        ledger.blockGate(gate, Instant.now().minusSeconds(1), "over");
+    }
+
+    @Test
+    void concurrentAcquisitionsNeverHandOutMorePlacesOrRequestsThanAllowed() throws Exception {
+        String gate = "g-" + UUID.randomUUID().toString().substring(0, 8);
+        int threads = 12;
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        var start = new java.util.concurrent.CountDownLatch(1);
+        List<java.util.concurrent.Future<Boolean>> results = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < threads; i++) {
+                String holder = "h" + i;
+                results.add(pool.submit(() -> {
+                    start.await();
+                    return ledger.acquireGate(gate, holder, 3, 5, java.time.Duration.ofMinutes(1), java.time.Duration.ofSeconds(30)).granted();
+                }));
+            }
+            start.countDown();
+            long granted = 0;
+            for (var f : results) {
+                if (f.get(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                    granted++;
+                }
+            }
+            assertThat(granted).isEqualTo(3);
+            assertThat(ledger.gateHolders(gate)).hasSize(3);
+        } finally {
+            pool.shutdownNow();
+        }
+        // and the window: 12 holders that each already hold nothing but have free places (max 100 running)
+        String windowGate = "w-" + UUID.randomUUID().toString().substring(0, 8);
+        var pool2 = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        var start2 = new java.util.concurrent.CountDownLatch(1);
+        List<java.util.concurrent.Future<Boolean>> results2 = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < threads; i++) {
+                String holder = "w" + i;
+                results2.add(pool2.submit(() -> {
+                    start2.await();
+                    return ledger.acquireGate(windowGate, holder, 100, 5, java.time.Duration.ofMinutes(1), java.time.Duration.ofSeconds(30)).granted();
+                }));
+            }
+            start2.countDown();
+            long granted = 0;
+            for (var f : results2) {
+                if (f.get(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                    granted++;
+                }
+            }
+            assertThat(granted).isEqualTo(5);
+        } finally {
+            pool2.shutdownNow();
+        }
+    }
+
+    @Test
+    void anEndedJobsPlaceNoLongerCounts() {
+        String gate = "g-" + UUID.randomUUID().toString().substring(0, 8);
+        String id = ledger.register(newJob("file:/gate|" + UUID.randomUUID())).job().id();
+        assertThat(ledger.acquireGate(gate, id, 1, 5, java.time.Duration.ofMinutes(1), java.time.Duration.ofSeconds(30)).granted()).isTrue();
+        assertThat(ledger.acquireGate(gate, "other", 1, 5, java.time.Duration.ofMinutes(1), java.time.Duration.ofSeconds(30)).granted()).isFalse();
+        ledger.setState(id, JobState.FAILED, Stage.SUBMIT, "crashed before releasing", null);
+        assertThat(ledger.acquireGate(gate, "other", 1, 5, java.time.Duration.ofMinutes(1), java.time.Duration.ofSeconds(30)).granted()).isTrue();
+        assertThat(ledger.gateHolders(gate)).containsExactly("other");
+    }
+
+    @Test
+    void outputMetadataIsKept() {
+        String id = ledger.register(newJob("file:/meta|" + UUID.randomUUID())).job().id();
+        ledger.recordOutput(id, new JobOutput("en", "clip-1", "en/a.clip-01.mp4", 10, "00", "{\"title\":\"T\",\"viralityScore\":0.9}"));
+        assertThat(ledger.outputs(id)).singleElement().satisfies(o -> assertThat(o.metadata()).contains("\"viralityScore\":0.9"));
+    }
 }

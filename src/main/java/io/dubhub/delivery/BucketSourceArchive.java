@@ -122,7 +122,7 @@ public class BucketSourceArchive {
                     .destinationBucket(source.bucket()).destinationKey(sidecarTarget));
             client.deleteObject(d -> d.bucket(source.bucket()).key(sidecar));
         }
-        LOG.infof("Job %s: moved s3://%s/%s to %s", job.id(), source.bucket(), source.key(), target);
+        LOG.infof("Job %s: moved s3://%s/%s to s3://%s/%s", job.id(), source.bucket(), source.key(), source.bucket(), target);
         return Optional.of(target);
     }
 

@@ -87,6 +87,14 @@ final class HubProcess implements AutoCloseable {
         return URI.create("http://127.0.0.1:" + port + path);
     }
 
+    boolean isAlive() {
+        return process != null && process.isAlive();
+    }
+
+    Path log() {
+        return log;
+    }
+
     /** kill -9: no shutdown hooks, no graceful stop, exactly what a crash looks like. */
     void kill() throws InterruptedException {
         process.destroyForcibly();

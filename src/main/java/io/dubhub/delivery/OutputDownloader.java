@@ -133,6 +133,7 @@ public class OutputDownloader {
                     "download of " + link.language() + " " + link.type() + " broke off: " + e.getMessage(), e);
         }
         metrics.providerCall(job.provider(), "download", status, System.nanoTime() - started);
+        double downloadSeconds = (System.nanoTime() - started) / 1e9;
         if (expected >= 0 && bytes != expected) {
             deleteQuietly(work);
             throw new ProviderException(job.provider(), Kind.TRANSIENT, Stage.DOWNLOAD, status,
@@ -147,7 +148,8 @@ public class OutputDownloader {
         }
         metrics.bytesMoved(job.provider(), "download", bytes);
         ledger.recordOutput(job.id(), new JobOutput(link.language(), link.type(), relative, bytes, sha256));
-        LOG.infof("Job %s: delivered %s (%d bytes) to %s", job.id(), relative, bytes, target.describe());
+        LOG.infof("Job %s: delivered %s (%d bytes, downloaded in %.2f s) to %s", job.id(), relative, bytes,
+                downloadSeconds, target.describe());
     }
 
     /** Output names come from the provider: keep them to one plain file name inside the folder. */

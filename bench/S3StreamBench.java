@@ -47,6 +47,7 @@ public class S3StreamBench {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
 
         int s3Port = freePort();
+        Files.createDirectories(work.resolve("s3"));
         Path props = work.resolve("s3proxy.properties");
         Files.writeString(props, String.join("\n",
                 "s3proxy.endpoint=http://127.0.0.1:" + s3Port, "s3proxy.authorization=aws-v2-or-v4",

@@ -40,4 +40,4 @@ jclouds.credential=$SECRET_KEY
 PROPERTIES
 
 echo "S3Proxy on http://127.0.0.1:$PORT (access key $ACCESS_KEY); objects are kept in memory until it stops."
-exec java -Xmx"$HEAP" -jar "$JAR" --properties "$PROPS"
+java -Xmx"$HEAP" -jar "$JAR" --properties "$PROPS"

@@ -87,9 +87,9 @@ public class Delivery {
         JobState end = failed == 0 ? JobState.DELIVERED : JobState.PARTIAL;
         String reason = failed == 0 ? null : "failed: " + targets.stream().filter(t -> t.state() == TargetState.FAILED)
                 .map(t -> t.language() + " (" + t.reason() + ")").collect(Collectors.joining("; "));
-        Path folder = sinks.jobFolder(job);
+        JobSink folder = sinks.sinkFor(job);
         ledger.event(jobId, Stage.DELIVER, (end == JobState.DELIVERED ? "delivered " : "partly delivered ") + outputs.size()
-                + " file(s) to outbox/" + folder.getFileName()
+                + " file(s) to " + folder.describe()
                 + (hosted.isEmpty() ? "" : ", " + hosted.size() + " output(s) hosted by " + job.provider())
                 + (reason == null ? "" : "; " + reason));
         // The manifest is written before the ledger says the job ended: a crash in between
@@ -102,10 +102,10 @@ public class Delivery {
         deleteWorkFolder(job);
         metrics.jobFinished(job.provider(), end.name());
         LOG.infof("Job %s %s: %d file(s) in %s%s", jobId, end == JobState.DELIVERED ? "delivered" : "partly delivered",
-                outputs.size(), folder, reason == null ? "" : " — " + reason);
+                outputs.size(), folder.describe(), reason == null ? "" : " — " + reason);
     }
 
-    void writeManifest(Job job, Path folder, JobState state, String reason) {
+    void writeManifest(Job job, JobSink folder, JobState state, String reason) {
         Instant finished = Instant.now();
         ObjectNode m = json.createObjectNode();
         m.put("jobId", job.id());
@@ -194,15 +194,11 @@ public class Delivery {
             n.put("message", e.message());
         }
         try {
-            Files.createDirectories(folder);
-            Path work = sinks.workFolder(job);
-            Files.createDirectories(work);
-            Path tmp = work.resolve("job.json.tmp");
-            Files.writeString(tmp, json.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(m), StandardCharsets.UTF_8);
-            SourceArchive.moveAtomically(tmp, folder.resolve("job.json"));
-        } catch (IOException e) {
+            folder.writeManifest(json.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(m)
+                    .getBytes(StandardCharsets.UTF_8));
+        } catch (IOException | software.amazon.awssdk.core.exception.SdkException e) {
             throw new io.dubhub.provider.ProviderException(job.provider(), io.dubhub.provider.ProviderException.Kind.TRANSIENT,
-                    Stage.DELIVER, "cannot write job.json in " + folder + ": " + e.getMessage(), e);
+                    Stage.DELIVER, "cannot write job.json in " + folder.describe() + ": " + e.getMessage(), e);
         }
     }
 

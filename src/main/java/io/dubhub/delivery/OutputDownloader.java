@@ -18,6 +18,7 @@ import jakarta.inject.Inject;
 import jakarta.inject.Named;
 import org.apache.camel.Header;
 import org.jboss.logging.Logger;
+import software.amazon.awssdk.core.exception.SdkException;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -76,9 +77,9 @@ public class OutputDownloader {
         }
         Job job = ledger.load(jobId);
         String relative = link.language() + "/" + safeName(link.fileName());
-        Path target = sinks.jobFolder(job).resolve(relative);
+        JobSink target = sinks.sinkFor(job);
         for (JobOutput done : ledger.outputs(jobId)) {
-            if (done.path().equals(relative) && done.type().equals(link.type()) && sizeOf(target) == done.bytes()) {
+            if (done.path().equals(relative) && done.type().equals(link.type()) && target.holds(relative, done.bytes())) {
                 return; // delivered before a restart
             }
         }
@@ -99,7 +100,7 @@ public class OutputDownloader {
         }
     }
 
-    private void fetch(Job job, OutputLink link, Path target, String relative) {
+    private void fetch(Job job, OutputLink link, JobSink target, String relative) {
         HttpRequest.Builder request = HttpRequest.newBuilder(link.url()).timeout(Duration.ofHours(2)).GET();
         link.headers().forEach(request::header);
         Path work = sinks.workFolder(job).resolve(link.language() + "." + safeName(link.fileName()) + ".part");
@@ -141,6 +142,7 @@ public class OutputDownloader {
                     "download of " + link.language() + " " + link.type() + " broke off: " + e.getMessage(), e);
         }
         metrics.providerCall(job.provider(), "download", status, System.nanoTime() - started);
+        double downloadSeconds = (System.nanoTime() - started) / 1e9;
         if (expected >= 0 && bytes != expected) {
             deleteQuietly(work);
             throw new ProviderException(job.provider(), Kind.TRANSIENT, Stage.DOWNLOAD, status,
@@ -148,16 +150,16 @@ public class OutputDownloader {
         }
         CrashPoints.reached(CrashPoints.MID_DOWNLOAD);
         try {
-            Files.createDirectories(target.getParent());
-            SourceArchive.moveAtomically(work, target);
-        } catch (IOException e) {
+            target.put(relative, work);
+        } catch (IOException | SdkException e) {
             deleteQuietly(work);
             throw new ProviderException(job.provider(), Kind.TRANSIENT, Stage.DELIVER,
-                    "cannot write " + target + ": " + e.getMessage(), e);
+                    "cannot write " + relative + " to " + target.describe() + ": " + e.getMessage(), e);
         }
         metrics.bytesMoved(job.provider(), "download", bytes);
         ledger.recordOutput(job.id(), new JobOutput(link.language(), link.type(), relative, bytes, sha256, metadataJson(link)));
-        LOG.infof("Job %s: delivered %s (%d bytes)", job.id(), relative, bytes);
+        LOG.infof("Job %s: delivered %s (%d bytes, downloaded in %.2f s) to %s", job.id(), relative, bytes,
+                downloadSeconds, target.describe());
     }
 
     /** The provider keeps this output and serves it itself: its link goes into the manifest, no bytes move. */
@@ -186,14 +188,6 @@ public class OutputDownloader {
             cleaned = cleaned.substring(1);
         }
         return cleaned.isBlank() ? "output.bin" : cleaned;
-    }
-
-    private static long sizeOf(Path p) {
-        try {
-            return Files.size(p);
-        } catch (IOException e) {
-            return -1;
-        }
     }
 
     private static String drain(HttpResponse<InputStream> response) {

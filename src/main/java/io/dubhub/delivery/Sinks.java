@@ -4,7 +4,12 @@ import io.dubhub.config.HubConfig;
 import io.dubhub.job.Job;
 import io.dubhub.ledger.JobLedger;
 import jakarta.enterprise.context.ApplicationScoped;
+import io.dubhub.s3.S3Location;
+import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
 
 import java.nio.file.Path;
 
@@ -21,6 +26,9 @@ public class Sinks {
     @Inject
     JobLedger ledger;
 
+    @Inject
+    Instance<S3Client> s3;
+
     public Path outbox() {
         return Path.of(config.dataDir(), "outbox");
     }
@@ -34,6 +42,47 @@ public class Sinks {
             ledger.setOutboxDir(job.id(), dir);
         }
         return outbox().resolve(dir);
+    }
+
+    /**
+     * The job's sink as chosen at intake (the ledger's {@code sink}): the folder outbox, or
+     * {@code s3://bucket/prefix/<stem>/} — {@code <stem>-<job id>/} when another job of this ledger
+     * delivered there already or a job.json from elsewhere is in the way. Chosen once, kept.
+     */
+    public JobSink sinkFor(Job job) {
+        String sink = ledger.sinkOf(job.id());
+        if (!S3Location.isS3(sink)) {
+            return new FolderSink(jobFolder(job), workFolder(job));
+        }
+        return new S3Sink(s3.get(), s3Folder(job, S3Location.parse(sink)));
+    }
+
+    private synchronized S3Location s3Folder(Job job, S3Location base) {
+        String dir = ledger.load(job.id()).outboxDir();
+        if (S3Location.isS3(dir)) {
+            return S3Location.parse(dir);
+        }
+        String stem = OutputDownloader.safeName(job.sourceStem());
+        S3Location folder = base.child(stem);
+        if (ledger.outboxDirTaken(folder.toString(), job.id()) || manifestExists(folder)) {
+            folder = base.child(stem + "-" + job.id());
+        }
+        ledger.setOutboxDir(job.id(), folder.toString());
+        return folder;
+    }
+
+    private boolean manifestExists(S3Location folder) {
+        try {
+            s3.get().headObject(h -> h.bucket(folder.bucket()).key(folder.key("job.json")));
+            return true;
+        } catch (NoSuchKeyException e) {
+            return false;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return false;
+            }
+            throw e;
+        }
     }
 
     /** Temp files live outside the outbox so nothing half-written is ever visible there. */

@@ -37,22 +37,28 @@ public class SourceArchive {
     @Inject
     io.dubhub.intake.InboxMemory inboxMemory;
 
+    @Inject
+    BucketSourceArchive buckets;
+
+    /** Returns where a folder source went; null for a bucket source (its route's afterJob applies). */
     public Path toDone(Job job) {
+        var bucketSource = buckets.sourceOf(job);
+        if (bucketSource.isPresent()) {
+            buckets.toDone(job, bucketSource.get());
+            return null;
+        }
         return move(job, Path.of(config.dataDir(), "done", job.provider()));
     }
 
     public Path toFailed(Job job, Stage stage, String reason, String providerMessage) {
+        var bucketSource = buckets.sourceOf(job);
+        if (bucketSource.isPresent()) {
+            buckets.toFailed(job, bucketSource.get(), errorReport(job, stage, reason, providerMessage));
+            return null;
+        }
         Path moved = move(job, Path.of(config.dataDir(), "failed", job.provider()));
         Path where = moved != null ? moved : Path.of(config.dataDir(), "failed", job.provider()).resolve(job.sourceName());
-        ObjectNode error = json.createObjectNode();
-        error.put("jobId", job.id());
-        error.put("provider", job.provider());
-        error.put("source", job.sourceName());
-        error.put("stage", stage.label());
-        error.put("reason", reason);
-        error.put("providerMessage", providerMessage);
-        error.put("time", Instant.now().toString());
-        error.put("retry", "Fix what the reason says, then drop the file into inbox/" + job.provider() + "/ again: it becomes a new job.");
+        ObjectNode error = errorReport(job, stage, reason, providerMessage);
         try {
             Files.createDirectories(where.getParent());
             Path errorFile = where.resolveSibling(where.getFileName() + ".error.json");
@@ -63,6 +69,19 @@ public class SourceArchive {
             LOG.errorf("Job %s: could not write error.json next to %s: %s", job.id(), where, e.getMessage());
         }
         return moved;
+    }
+
+    private ObjectNode errorReport(Job job, Stage stage, String reason, String providerMessage) {
+        ObjectNode error = json.createObjectNode();
+        error.put("jobId", job.id());
+        error.put("provider", job.provider());
+        error.put("source", job.sourceName());
+        error.put("stage", stage.label());
+        error.put("reason", reason);
+        error.put("providerMessage", providerMessage);
+        error.put("time", Instant.now().toString());
+        error.put("retry", "Fix what the reason says, then drop the file into inbox/" + job.provider() + "/ again: it becomes a new job.");
+        return error;
     }
 
     /** Moves the source (and its sidecar); a name already taken there gets the job id added. */

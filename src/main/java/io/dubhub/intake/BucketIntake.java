@@ -22,9 +22,14 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dubhub.job.Job;
+
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Optional;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -61,21 +66,70 @@ public class BucketIntake {
     @Inject
     HubConfig config;
 
+    @Inject
+    ObjectMapper json;
+
     /** Last problem per route (missing bucket, access denied), for the log and the health check. */
     private final Map<String, String> problems = new ConcurrentHashMap<>();
+
+    /**
+     * Per route (and bucket/prefix), what the last listing showed: key → "etag|size". An object
+     * listed again unchanged is skipped without asking the ledger; only keys that are new or
+     * changed since the last poll are looked up. The first listing after a start loads the
+     * route's known source keys in one ledger query. Keys that vanish from the listing are dropped,
+     * so memory follows the live objects, not history.
+     */
+    private final Map<String, Map<String, String>> seen = new ConcurrentHashMap<>();
+    private final Map<String, ScanStats> lastScan = new ConcurrentHashMap<>();
+
+    /** What one poll of one route cost: for the log at debug level, the bench and tests. */
+    public record ScanStats(int listed, int listRequests, int ledgerLookups, int taken, long millis) {
+    }
+
+    /** The route's options besides the job defaults; {@link #DEFAULT} is the template's defaults. */
+    public record RouteOptions(String sink, BucketSource.AfterJob afterJob, String donePrefix, String failedPrefix) {
+        public static final RouteOptions DEFAULT = new RouteOptions(null, BucketSource.AfterJob.KEEP,
+                BucketSource.DEFAULT_DONE_PREFIX, BucketSource.DEFAULT_FAILED_PREFIX);
+    }
 
     /** Route entry point: the template's parameters arrive as headers; the body becomes the new job ids. */
     public List<String> scanRoute(Exchange exchange) {
         var m = exchange.getMessage();
-        return scan(exchange.getFromRouteId(), m.getHeader("hubBucket", String.class), m.getHeader("hubPrefix", String.class),
+        String routeId = exchange.getFromRouteId();
+        RouteOptions options;
+        try {
+            options = options(m.getHeader("hubSink", String.class), m.getHeader("hubAfterJob", String.class),
+                    m.getHeader("hubDonePrefix", String.class), m.getHeader("hubFailedPrefix", String.class));
+        } catch (IllegalArgumentException e) {
+            problem(routeId, "route options: " + e.getMessage() + "; nothing is taken until the route is fixed");
+            return List.of();
+        }
+        return scan(routeId, m.getHeader("hubBucket", String.class), m.getHeader("hubPrefix", String.class),
                 m.getHeader("hubProvider", String.class),
                 new JobSpecReader.Defaults(m.getHeader("hubSourceLanguage", String.class),
                         m.getHeader("hubTargetLanguages", String.class), m.getHeader("hubOptions", String.class)),
-                m.getHeader("hubPartialSuffixes", String.class));
+                m.getHeader("hubPartialSuffixes", String.class), options);
+    }
+
+    /** Reads and checks the template's sink / afterJob / donePrefix / failedPrefix parameters. */
+    public static RouteOptions options(String sink, String afterJob, String donePrefix, String failedPrefix) {
+        String s = sink == null || sink.isBlank() ? null : io.dubhub.s3.S3Location.parse(sink).toString();
+        String done = BucketSource.normalizePrefix(donePrefix, BucketSource.DEFAULT_DONE_PREFIX);
+        String failed = BucketSource.normalizePrefix(failedPrefix, BucketSource.DEFAULT_FAILED_PREFIX);
+        if (done.isEmpty() || failed.isEmpty()) {
+            throw new IllegalArgumentException("donePrefix and failedPrefix must not be empty (they would move objects onto themselves)");
+        }
+        return new RouteOptions(s, BucketSource.AfterJob.parse(afterJob), done, failed);
     }
 
     public List<String> scan(String routeId, String bucket, String prefix, String provider, JobSpecReader.Defaults defaults,
                              String partialSuffixes) {
+        return scan(routeId, bucket, prefix, provider, defaults, partialSuffixes, RouteOptions.DEFAULT);
+    }
+
+    public List<String> scan(String routeId, String bucket, String prefix, String provider, JobSpecReader.Defaults defaults,
+                             String partialSuffixes, RouteOptions options) {
+        long started = System.nanoTime();
         String p = prefix == null ? "" : prefix;
         List<String> partial = Arrays.stream((partialSuffixes == null ? DEFAULT_PARTIAL_SUFFIXES : partialSuffixes).split(","))
                 .map(String::trim).filter(x -> !x.isEmpty()).map(x -> x.toLowerCase(Locale.ROOT)).toList();
@@ -87,24 +141,70 @@ public class BucketIntake {
                     + " wait until it is configured");
             return List.of();
         }
+        // Outputs delivered into the watched prefix itself must never come back as sources.
+        String sinkInside = null;
+        if (options.sink() != null) {
+            io.dubhub.s3.S3Location sink = io.dubhub.s3.S3Location.parse(options.sink());
+            if (sink.bucket().equals(bucket)) {
+                sinkInside = sink.prefix();
+            }
+        }
+        String memoryKey = routeId + "|" + bucket + "|" + p;
+        Map<String, String> memory = seen.get(memoryKey);
+        Map<String, Job> known = null;
+        if (memory == null) {
+            known = new HashMap<>();
+            for (Job j : ledger.jobsWithSourceKeyStartingWith("s3://" + bucket + "/" + p)) {
+                known.put(j.sourceKey(), j);
+            }
+        }
+        Map<String, String> listedNow = new HashMap<>();
         List<String> created = new ArrayList<>();
+        int listed = 0;
+        int pages = 0;
+        int lookups = known == null ? 0 : 1;
         try {
             S3Client client = s3.get();
-            for (S3Object object : client.listObjectsV2Paginator(l -> l.bucket(bucket).prefix(p)).contents()) {
-                String key = object.key();
-                if (!candidate(key.substring(Math.min(p.length(), key.length())), partial)) {
-                    continue;
-                }
-                String etag = object.eTag() == null ? "" : object.eTag().replace("\"", "");
-                String sourceKey = "s3://" + bucket + "/" + key + "|" + etag + "|" + object.size();
-                if (ledger.findBySourceKey(sourceKey).isPresent()) {
-                    continue;
-                }
-                String id = take(client, routeId, bucket, key, etag, object.size(), sourceKey, provider, defaults);
-                if (id != null) {
-                    created.add(id);
+            for (var page : client.listObjectsV2Paginator(l -> l.bucket(bucket).prefix(p))) {
+                pages++;
+                for (S3Object object : page.contents()) {
+                    listed++;
+                    String key = object.key();
+                    String relative = key.substring(Math.min(p.length(), key.length()));
+                    if (!candidate(relative, partial) || relative.startsWith(options.donePrefix())
+                            || relative.startsWith(options.failedPrefix()) || (sinkInside != null && key.startsWith(sinkInside))) {
+                        continue;
+                    }
+                    String etag = object.eTag() == null ? "" : object.eTag().replace("\"", "");
+                    String version = etag + "|" + object.size();
+                    if (memory != null && version.equals(memory.get(key))) {
+                        listedNow.put(key, version);
+                        continue;
+                    }
+                    String sourceKey = "s3://" + bucket + "/" + key + "|" + version;
+                    Job previous;
+                    if (known != null) {
+                        previous = known.get(sourceKey);
+                    } else {
+                        lookups++;
+                        previous = ledger.findBySourceKey(sourceKey).orElse(null);
+                    }
+                    if (previous != null && !droppedAgain(previous, memory != null)) {
+                        listedNow.put(key, version);
+                        continue;
+                    }
+                    BucketSource source = new BucketSource(bucket, key, etag, object.size(), p, options.afterJob(),
+                            options.donePrefix(), options.failedPrefix());
+                    Taken taken = take(client, routeId, source, sourceKey, provider, defaults, options.sink());
+                    if (taken.settled()) {
+                        listedNow.put(key, version);
+                    }
+                    if (taken.jobId() != null) {
+                        created.add(taken.jobId());
+                    }
                 }
             }
+            seen.put(memoryKey, listedNow);
             if (problems.remove(routeId) != null) {
                 LOG.infof("Route %s: s3://%s/%s is readable again", routeId, bucket, p);
             }
@@ -116,7 +216,29 @@ public class BucketIntake {
         } catch (SdkException e) {
             problem(routeId, "cannot reach S3 for s3://" + bucket + "/" + p + ": " + e.getMessage());
         }
+        ScanStats stats = new ScanStats(listed, pages, lookups, created.size(), (System.nanoTime() - started) / 1_000_000);
+        lastScan.put(routeId, stats);
+        LOG.debugf("Route %s: %s", routeId, stats);
         return created;
+    }
+
+    /**
+     * A known source key listed again after it had vanished: the hub moved or deleted the object
+     * when its job ended and someone uploaded the same bytes again — a new drop, which
+     * {@link Intake#register} turns into a retry (failed before) or a "duplicate" notice
+     * (delivered before). An object the route keeps in place is just the same object again.
+     */
+    private boolean droppedAgain(Job previous, boolean vanishedSinceLastPoll) {
+        if (!vanishedSinceLastPoll || previous.state().active() || previous.state() == io.dubhub.job.JobState.RECEIVED) {
+            return false;
+        }
+        String text = ledger.sourceObjectOf(previous.id());
+        return text != null && !text.contains("\"afterJob\":\"keep\"");
+    }
+
+    /** Last scan's figures per route id. */
+    public Optional<ScanStats> lastScan(String routeId) {
+        return Optional.ofNullable(lastScan.get(routeId));
     }
 
     /** Route id → problem, for the health check. */
@@ -146,22 +268,33 @@ public class BucketIntake {
         return partialSuffixes.stream().noneMatch(lower::endsWith);
     }
 
-    private String take(S3Client client, String routeId, String bucket, String key, String etag, long size, String sourceKey,
-                        String provider, JobSpecReader.Defaults defaults) {
+    /** jobId when a new job was registered; settled = nothing more to do for this version of the key. */
+    private record Taken(String jobId, boolean settled) {
+    }
+
+    private Taken take(S3Client client, String routeId, BucketSource source, String sourceKey, String provider,
+                       JobSpecReader.Defaults defaults, String sink) {
+        String bucket = source.bucket();
+        String key = source.key();
+        String etag = source.etag();
         Path base = Path.of(config.dataDir()).toAbsolutePath().normalize().resolve(".work").resolve("s3");
         Path file = base.resolve(safe(bucket)).resolve(etag.isEmpty() ? "no-etag" : safe(etag)).resolve(key).normalize();
         if (!file.startsWith(base.resolve(safe(bucket))) || file.getFileName() == null) {
             problem(routeId, "key " + key + " in s3://" + bucket + " does not map to a local file name; skipped");
-            return null;
+            return new Taken(null, true);
         }
         Path sidecar = file.resolveSibling(file.getFileName() + Intake.SIDECAR_SUFFIX);
         try {
             Files.createDirectories(file.getParent());
             Path tmp = file.resolveSibling("." + file.getFileName() + ".download");
             Files.deleteIfExists(tmp);
+            long started = System.nanoTime();
             // Streamed to disk; If-Match: the bytes are the version we listed, not a newer upload.
             client.getObject(g -> g.bucket(bucket).key(key).ifMatch(etag.isEmpty() ? null : "\"" + etag + "\""),
                     ResponseTransformer.toFile(tmp));
+            double seconds = Math.max(1e-9, (System.nanoTime() - started) / 1e9);
+            LOG.infof("Copied s3://%s/%s: %d bytes in %.2f s (%.0f MiB/s)", bucket, key, source.size(), seconds,
+                    source.size() / seconds / (1024 * 1024));
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             Files.deleteIfExists(sidecar);
             try {
@@ -173,16 +306,18 @@ public class BucketIntake {
                 // the template's defaults apply
             }
             String sha256 = Intake.sha256(file);
-            return intake.register(provider, routeId, sourceKey, file, file.getFileName().toString(), Files.size(file), sha256, defaults);
+            String id = intake.register(provider, routeId, sourceKey, file, file.getFileName().toString(), Files.size(file), sha256,
+                    defaults, sink, source.toJson(json));
+            return new Taken(id, true);
         } catch (S3Exception e) {
             if (e.statusCode() == 412 || e.statusCode() == 404) {
                 LOG.debugf("s3://%s/%s changed or vanished while being taken; the next scan sees its new state", bucket, key);
-                return null;
+                return new Taken(null, false);
             }
             throw e;
         } catch (IOException e) {
             LOG.errorf("Route %s: cannot copy s3://%s/%s to %s: %s", routeId, bucket, key, file, e.getMessage());
-            return null;
+            return new Taken(null, false);
         }
     }
 

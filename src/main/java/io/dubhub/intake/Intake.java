@@ -61,7 +61,19 @@ public class Intake {
     private final Set<String> disabledWarned = ConcurrentHashMap.newKeySet();
 
     /** Used as a filter by the watch routes: files for a disabled provider stay in the inbox. */
-    public boolean accepts(@Header("hubProvider") String provider, @Header(Exchange.FILE_NAME) String fileName) {
+    public boolean accepts(@Header("hubProvider") String provider, @Header(Exchange.FILE_NAME) String fileName,
+                           @Header("hubSink") String sink) {
+        if (sink != null && !sink.isBlank()) {
+            try {
+                io.dubhub.s3.S3Location.parse(sink);
+            } catch (IllegalArgumentException e) {
+                if (disabledWarned.add("sink/" + sink + "/" + fileName)) {
+                    LOG.errorf("The watch route for %s has an unusable sink: %s; %s stays in the inbox until the route is fixed",
+                            provider, e.getMessage(), fileName);
+                }
+                return false;
+            }
+        }
         ProviderAdapter adapter = providers.find(provider).orElse(null);
         if (adapter == null) {
             if (disabledWarned.add(provider + "/" + fileName)) {
@@ -105,10 +117,11 @@ public class Intake {
             return;
         }
         String sourceKey = "file:" + file + "|" + size + "|" + sha256;
+        String sink = exchange.getMessage().getHeader("hubSink", String.class);
         String id = register(provider, routeId, sourceKey, file, name, size, sha256, new JobSpecReader.Defaults(
                 exchange.getMessage().getHeader("hubSourceLanguage", String.class),
                 exchange.getMessage().getHeader("hubTargetLanguages", String.class),
-                exchange.getMessage().getHeader("hubOptions", String.class)));
+                exchange.getMessage().getHeader("hubOptions", String.class)), sink == null || sink.isBlank() ? null : sink.trim(), null);
         if (id != null) {
             exchange.getMessage().setHeader("hubJobId", id);
         }
@@ -122,6 +135,15 @@ public class Intake {
      */
     public String register(String provider, String routeId, String sourceKey, Path file, String name, long size,
                            String sha256, JobSpecReader.Defaults defaults) {
+        return register(provider, routeId, sourceKey, file, name, size, sha256, defaults, null, null);
+    }
+
+    /**
+     * As above, with the route's sink ({@code s3://bucket/prefix}, null = the folder outbox) and, for
+     * a bucket source, its {@link BucketSource} JSON: both kept in the ledger for the job's end.
+     */
+    public String register(String provider, String routeId, String sourceKey, Path file, String name, long size,
+                           String sha256, JobSpecReader.Defaults defaults, String sink, String sourceObject) {
         Job previous = ledger.findBySourceKey(sourceKey).orElse(null);
         if (previous != null) {
             if (previous.state().active()) {
@@ -130,10 +152,12 @@ public class Intake {
             }
             if (previous.state() == JobState.DELIVERED || previous.state() == JobState.PARTIAL) {
                 String id = JobIds.next();
-                ledger.register(new NewJob(id, provider, routeId, sourceKey + "|duplicate:" + id, file.toString(), name, size, sha256, "{}"));
+                ledger.register(new NewJob(id, provider, routeId, sourceKey + "|duplicate:" + id, file.toString(), name, size, sha256, "{}",
+                        sink, sourceObject));
                 failures.reject(id, new JobRejectedException(Stage.INTAKE, "this exact file (same name, size and SHA-256) was already "
                         + "dubbed as job " + previous.id() + " on " + LocalDate.ofInstant(previous.createdAt(), ZoneOffset.UTC)
-                        + " and delivered to outbox/" + (previous.outboxDir() == null ? previous.sourceStem() : previous.outboxDir())
+                        + " and delivered to " + (previous.outboxDir() == null ? "outbox/" + previous.sourceStem()
+                        : io.dubhub.s3.S3Location.isS3(previous.outboxDir()) ? previous.outboxDir() : "outbox/" + previous.outboxDir())
                         + "; it was not submitted again, so nothing was paid twice"));
                 return null;
             }
@@ -151,7 +175,7 @@ public class Intake {
         }
         String id = JobIds.next();
         var registration = ledger.register(new NewJob(id, provider, routeId, sourceKey, file.toString(), name, size, sha256,
-                spec == null ? "{}" : jobData.specJson(spec)));
+                spec == null ? "{}" : jobData.specJson(spec), sink, sourceObject));
         if (!registration.created()) {
             return null;
         }

@@ -68,7 +68,14 @@ public class JobLedger {
 
     /** What intake knows about a new source; the job is created already leased to this process. */
     public record NewJob(String id, String provider, String routeId, String sourceKey, String sourceLocation,
-                         String sourceName, long sourceSize, String sourceSha256, String specJson) {
+                         String sourceName, long sourceSize, String sourceSha256, String specJson,
+                         String sink, String sourceObject) {
+
+        /** A job for the folder outbox whose source is not a bucket object. */
+        public NewJob(String id, String provider, String routeId, String sourceKey, String sourceLocation,
+                      String sourceName, long sourceSize, String sourceSha256, String specJson) {
+            this(id, provider, routeId, sourceKey, sourceLocation, sourceName, sourceSize, sourceSha256, specJson, null, null);
+        }
     }
 
     /**
@@ -82,8 +89,8 @@ public class JobLedger {
         }
         Instant now = Instant.now();
         String sql = "INSERT INTO job (id, provider, route_id, source_key, source_location, source_name, source_size, "
-                + "source_sha256, spec_json, state, stage, attempts, next_at, lease_owner, lease_until, created_at, updated_at) "
-                + "VALUES (?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,?,?)";
+                + "source_sha256, spec_json, state, stage, attempts, next_at, lease_owner, lease_until, created_at, updated_at, "
+                + "sink, source_object) VALUES (?,?,?,?,?,?,?,?,?,?,?,0,?,?,?,?,?,?,?)";
         try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, job.id());
             ps.setString(2, job.provider());
@@ -101,6 +108,8 @@ public class JobLedger {
             ps.setTimestamp(14, ts(now.plus(config.poll().lease())));
             ps.setTimestamp(15, ts(now));
             ps.setTimestamp(16, ts(now));
+            ps.setString(17, job.sink());
+            ps.setString(18, job.sourceObject());
             ps.executeUpdate();
         } catch (SQLException e) {
             // Another replica registered the same source between our look-up and insert.
@@ -238,6 +247,36 @@ public class JobLedger {
         update("UPDATE job SET attempts = attempts + 1, next_at = ?, reason = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ?",
                 ts(nextAt), reason, ts(Instant.now()), id);
         return load(id).attempts();
+    }
+
+    /** The job's sink as chosen at intake: null = the folder outbox, else e.g. {@code s3://bucket/prefix}. */
+    public String sinkOf(String id) {
+        return queryString("SELECT sink FROM job WHERE id = ?", id);
+    }
+
+    /** The bucket object a job came from (JSON, see V5__sinks.sql), null for folder sources. */
+    public String sourceObjectOf(String id) {
+        return queryString("SELECT source_object FROM job WHERE id = ?", id);
+    }
+
+    /**
+     * Jobs whose source key starts with {@code prefix} (e.g. {@code s3://bucket/to-dub/}), in one
+     * query: what a bucket scan loads once per route instead of asking per listed object.
+     */
+    public List<Job> jobsWithSourceKeyStartingWith(String prefix) {
+        String like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%";
+        return queryList("SELECT * FROM job WHERE source_key LIKE ? ESCAPE '\\'", like);
+    }
+
+    private String queryString(String sql, String arg) {
+        try (Connection c = db.connection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, arg);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("ledger query failed", e);
+        }
     }
 
     /** Frees the source key of a failed job so the same file dropped again can become a new job. */

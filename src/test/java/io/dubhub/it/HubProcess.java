@@ -95,6 +95,10 @@ final class HubProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    boolean isAlive() {
+        return process != null && process.isAlive();
+    }
+
     Path log() {
         return log;
     }

@@ -81,10 +81,27 @@ public final class S3ProxyProcess implements AutoCloseable {
 
     /** A private instance; the caller closes it. */
     public static S3ProxyProcess start() {
+        return start(null);
+    }
+
+    /**
+     * A private instance that keeps objects as files under {@code dir} (jclouds filesystem
+     * provider) instead of in its heap: for objects of hundreds of MiB and more.
+     */
+    public static S3ProxyProcess startOnFilesystem(Path dir) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return start(dir.toAbsolutePath());
+    }
+
+    private static S3ProxyProcess start(Path filesystemDir) {
         // A free port is only free until someone else binds it; a lost race shows up as an early exit.
         for (int attempt = 1; ; attempt++) {
             try {
-                return startOnce();
+                return startOnce(filesystemDir);
             } catch (ExitedEarly e) {
                 if (attempt == START_ATTEMPTS) {
                     throw e;
@@ -93,7 +110,7 @@ public final class S3ProxyProcess implements AutoCloseable {
         }
     }
 
-    private static S3ProxyProcess startOnce() {
+    private static S3ProxyProcess startOnce(Path filesystemDir) {
         Path dir = emulatorsDir();
         Path jar = dir.resolve("s3proxy.jar");
         if (!Files.isRegularFile(jar)) {
@@ -104,7 +121,7 @@ public final class S3ProxyProcess implements AutoCloseable {
         String accessKey = "AK" + randomHex(9).toUpperCase();
         String secretKey = randomHex(20);
         Path logFile = dir.resolve("s3proxy-" + port + ".log");
-        Path propertiesFile = writeProperties(port, accessKey, secretKey);
+        Path propertiesFile = writeProperties(port, accessKey, secretKey, filesystemDir);
         String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
         List<String> command = List.of(java,
                 // Small and quick to start: the machine is shared and the store holds a few test objects.
@@ -302,13 +319,18 @@ public final class S3ProxyProcess implements AutoCloseable {
         }
     }
 
-    private static Path writeProperties(int port, String accessKey, String secretKey) {
+    private static Path writeProperties(int port, String accessKey, String secretKey, Path filesystemDir) {
         Properties props = new Properties();
         props.setProperty("s3proxy.endpoint", "http://127.0.0.1:" + port);
         props.setProperty("s3proxy.authorization", "aws-v2-or-v4");
         props.setProperty("s3proxy.identity", accessKey);
         props.setProperty("s3proxy.credential", secretKey);
-        props.setProperty("jclouds.provider", "transient");
+        if (filesystemDir == null) {
+            props.setProperty("jclouds.provider", "transient");
+        } else {
+            props.setProperty("jclouds.provider", "filesystem");
+            props.setProperty("jclouds.filesystem.basedir", filesystemDir.toString());
+        }
         props.setProperty("jclouds.identity", accessKey);
         props.setProperty("jclouds.credential", secretKey);
         try {

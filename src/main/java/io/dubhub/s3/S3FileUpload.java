@@ -1,0 +1,158 @@
+package io.dubhub.s3;
+
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
+
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Puts one local file into S3 with constant memory: small files in one PUT, larger ones by
+ * multipart upload whose parts are read straight from the file (a bounded channel stream per
+ * part, reopened when the SDK needs to read it again to sign it), never held as a byte[]. A few
+ * parts go up at once because a single stream spends half its time hashing for the signature.
+ * A failed multipart upload is aborted so no invisible parts are left to be billed for.
+ */
+public final class S3FileUpload {
+
+    /** Below this, one PUT; S3's minimum part size is 5 MiB. */
+    public static final long SINGLE_PUT_LIMIT = 16L * 1024 * 1024;
+    static final long MIN_PART_SIZE = 16L * 1024 * 1024;
+    static final int MAX_PARTS = 10_000;
+    static final int PARALLEL_PARTS = 4;
+
+    private S3FileUpload() {
+    }
+
+    /** Uploads {@code file} to {@code bucket/key}; returns the number of requests it took. */
+    public static int upload(S3Client s3, String bucket, String key, Path file, long size, String contentType) {
+        if (size < SINGLE_PUT_LIMIT) {
+            s3.putObject(p -> p.bucket(bucket).key(key).contentType(contentType).contentLength(size), RequestBody.fromFile(file));
+            return 1;
+        }
+        long partSize = partSize(size);
+        int parts = (int) ((size + partSize - 1) / partSize);
+        String uploadId = s3.createMultipartUpload(c -> c.bucket(bucket).key(key).contentType(contentType)).uploadId();
+        ExecutorService pool = Executors.newFixedThreadPool(Math.min(PARALLEL_PARTS, parts), r -> {
+            Thread t = new Thread(r, "s3-part-" + key.hashCode());
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<Future<CompletedPart>> pending = new ArrayList<>(parts);
+            for (int i = 0; i < parts; i++) {
+                int number = i + 1;
+                long offset = i * partSize;
+                long length = Math.min(partSize, size - offset);
+                pending.add(pool.submit(() -> {
+                    String etag = s3.uploadPart(u -> u.bucket(bucket).key(key).uploadId(uploadId).partNumber(number)
+                                    .contentLength(length),
+                            RequestBody.fromContentProvider(() -> slice(file, offset, length), length, "application/octet-stream"))
+                            .eTag();
+                    return CompletedPart.builder().partNumber(number).eTag(etag).build();
+                }));
+            }
+            List<CompletedPart> done = new ArrayList<>(parts);
+            for (Future<CompletedPart> f : pending) {
+                done.add(f.get());
+            }
+            s3.completeMultipartUpload(c -> c.bucket(bucket).key(key).uploadId(uploadId)
+                    .multipartUpload(m -> m.parts(done)));
+            return parts + 2;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            abort(s3, bucket, key, uploadId);
+            throw new IllegalStateException("upload of " + key + " interrupted", e);
+        } catch (ExecutionException e) {
+            abort(s3, bucket, key, uploadId);
+            Throwable cause = e.getCause();
+            if (cause instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException("upload of " + key + " failed: " + cause, cause);
+        } catch (RuntimeException e) {
+            abort(s3, bucket, key, uploadId);
+            throw e;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** At least 16 MiB, more when needed to stay within S3's 10,000 parts (5 TiB objects fit). */
+    static long partSize(long size) {
+        long needed = (size + MAX_PARTS - 1) / MAX_PARTS;
+        long mib = 1024 * 1024;
+        return Math.max(MIN_PART_SIZE, (needed + mib - 1) / mib * mib);
+    }
+
+    private static void abort(S3Client s3, String bucket, String key, String uploadId) {
+        try {
+            s3.abortMultipartUpload(a -> a.bucket(bucket).key(key).uploadId(uploadId));
+        } catch (SdkException ignored) {
+            // the bucket's lifecycle rule for incomplete uploads is the last resort
+        }
+    }
+
+    /** {@code length} bytes of {@code file} from {@code offset}, read through a channel. */
+    static InputStream slice(Path file, long offset, long length) {
+        try {
+            FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
+            channel.position(offset);
+            return new FilterInputStream(Channels.newInputStream(channel)) {
+                long left = length;
+
+                @Override
+                public int read() throws IOException {
+                    if (left <= 0) {
+                        return -1;
+                    }
+                    int b = super.read();
+                    if (b >= 0) {
+                        left--;
+                    }
+                    return b;
+                }
+
+                @Override
+                public int read(byte[] buf, int off, int len) throws IOException {
+                    if (left <= 0) {
+                        return -1;
+                    }
+                    int n = super.read(buf, off, (int) Math.min(len, left));
+                    if (n > 0) {
+                        left -= n;
+                    }
+                    return n;
+                }
+
+                @Override
+                public long skip(long n) throws IOException {
+                    long skipped = super.skip(Math.min(n, left));
+                    left -= skipped;
+                    return skipped;
+                }
+
+                @Override
+                public int available() throws IOException {
+                    return (int) Math.min(super.available(), left);
+                }
+            };
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

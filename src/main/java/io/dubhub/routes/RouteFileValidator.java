@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -88,6 +89,7 @@ public class RouteFileValidator {
             }
             routes.add(route);
         }
+        problems.sort(Comparator.comparing(RouteProblem::line, Comparator.nullsFirst(Comparator.naturalOrder())));
         return new RouteFileCheck(file, sha256(yaml), routes, problems);
     }
 

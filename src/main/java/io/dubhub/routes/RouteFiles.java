@@ -11,7 +11,6 @@ import jakarta.inject.Inject;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Route;
 import org.apache.camel.ServiceStatus;
-import org.apache.camel.StartupListener;
 import org.apache.camel.support.PluginHelper;
 import org.apache.camel.support.ResourceHelper;
 import org.jboss.logging.Logger;
@@ -73,6 +72,8 @@ public class RouteFiles {
     private Path folder;
     private boolean builtIn;
     private boolean folderMissingReported;
+    private volatile boolean initialDone;
+    private int waits;
 
     /** What the hub knows of one routes file. Guarded by the RouteFiles monitor. */
     static final class FileState {
@@ -92,7 +93,7 @@ public class RouteFiles {
         }
     }
 
-    void start(@Observes StartupEvent event) throws Exception {
+    void start(@Observes StartupEvent event) {
         folder = Path.of(config.configDir()).resolve("routes");
         builtIn = !Files.isDirectory(folder);
         if (builtIn) {
@@ -102,40 +103,47 @@ public class RouteFiles {
             LOG.infof("Watch routes from %s (checked for changes every %s)", folder.toAbsolutePath().normalize(),
                     config.routes().checkInterval());
         }
-        if (camel.getStatus().isStarted()) {
-            begin();
-        } else {
-            camel.addStartupListener(new StartupListener() {
-                @Override
-                public void onCamelContextStarted(CamelContext context, boolean alreadyStarted) {
-                    // routes are added once Camel is fully started (below), not while it starts
-                }
+        checker = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "route-files");
+            t.setDaemon(true);
+            return t;
+        });
+        checker.execute(this::tick);
+    }
 
-                @Override
-                public void onCamelContextFullyStarted(CamelContext context, boolean alreadyStarted) {
-                    begin();
+    /**
+     * Camel Quarkus starts the CamelContext around the StartupEvent: the first check waits (50 ms steps)
+     * until Camel has started, then applies every file; later checks look for changes.
+     */
+    private void tick() {
+        long every = Math.max(50, config.routes().checkInterval().toMillis());
+        long next = every;
+        try {
+            if (!camel.getStatus().isStarted()) {
+                next = 50;
+                if (++waits % 100 == 0) {
+                    LOG.infof("Waiting for Camel to start before applying the routes files (Camel is %s)", camel.getStatus());
                 }
-            });
+            } else if (!initialDone) {
+                check(true);
+                initialDone = true;
+                if (builtIn) {
+                    return; // the built-in copy cannot change
+                }
+            } else {
+                check(false);
+            }
+        } catch (RuntimeException | LinkageError e) {
+            LOG.errorf(e, "Checking %s failed; trying again in %d ms", folder, every);
+        }
+        if (!checker.isShutdown()) {
+            checker.schedule(this::tick, next, TimeUnit.MILLISECONDS);
         }
     }
 
-    private void begin() {
-        check(true);
-        if (!builtIn) {
-            long every = Math.max(50, config.routes().checkInterval().toMillis());
-            checker = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "route-files");
-                t.setDaemon(true);
-                return t;
-            });
-            checker.scheduleWithFixedDelay(() -> {
-                try {
-                    check(false);
-                } catch (RuntimeException e) {
-                    LOG.errorf(e, "Checking %s failed; trying again in %d ms", folder, every);
-                }
-            }, every, every, TimeUnit.MILLISECONDS);
-        }
+    /** True once every routes file present at start has been validated and applied (or reported). */
+    public boolean initialLoadDone() {
+        return initialDone;
     }
 
     void stop(@Observes ShutdownEvent event) {
@@ -220,6 +228,7 @@ public class RouteFiles {
 
     private void apply(FileState state, String content, RouteFileCheck check) {
         List<String> previous = state.appliedRouteIds;
+        String previousSha256 = state.appliedSha256;
         stopAndRemove(previous);
         try {
             PluginHelper.getRoutesLoader(camel).loadRoutes(ResourceHelper.fromString(state.displayName, content));
@@ -242,7 +251,8 @@ public class RouteFiles {
         state.appliedAt = Instant.now();
         state.appliedRouteIds = check.routeIds();
         List<String> dropped = previous.stream().filter(id -> !state.appliedRouteIds.contains(id)).toList();
-        LOG.infof("Applied %s (sha256 %s): routes %s%s", state.displayName, state.appliedSha256, state.appliedRouteIds,
+        LOG.infof("Applied %s (sha256 %s%s): routes %s%s", state.displayName, state.appliedSha256,
+                previousSha256 == null ? "" : ", replacing sha256 " + previousSha256, state.appliedRouteIds,
                 dropped.isEmpty() ? "" : "; removed " + dropped);
     }
 

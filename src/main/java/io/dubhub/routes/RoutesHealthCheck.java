@@ -27,6 +27,9 @@ public class RoutesHealthCheck implements HealthCheck {
 
     @Override
     public HealthCheckResponse call() {
+        if (!routeFiles.initialLoadDone()) {
+            return HealthCheckResponse.named("routes").down().withData("state", "loading the routes files").build();
+        }
         var broken = routeFiles.brokenFiles();
         HealthCheckResponseBuilder b = HealthCheckResponse.named("routes")
                 .status(broken.isEmpty() || !config.routes().brokenFileFailsReadiness());

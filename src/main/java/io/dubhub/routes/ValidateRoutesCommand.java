@@ -16,8 +16,10 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * {@code java -jar quarkus-run.jar validate-routes FILE-OR-FOLDER...}: checks routes files the way
- * the hub will, without a running hub, provider keys or an S3 account, for ops' CI pipelines.
+ * Checks routes files the way the hub will, without a running hub, provider keys or an S3 account,
+ * for ops' CI pipelines. A plain Java main (not a Quarkus command: a {@code @QuarkusMain} would stop
+ * Camel Quarkus from starting Camel on its own), run against the packaged app:
+ * <pre>java -cp "target/quarkus-app/app/*:target/quarkus-app/lib/main/*" io.dubhub.routes.ValidateRoutesCommand config/routes/</pre>
  * Exit code 0 when every file would be applied (warnings allowed), 1 when any has an error, 2 on
  * wrong usage. Checked offline: YAML, templatedRoute entries, template, parameters (known, required,
  * given once), provider known, route ids unique across the given files. Made warnings: a folder that
@@ -27,14 +29,18 @@ import java.util.stream.Stream;
  */
 public final class ValidateRoutesCommand {
 
-    public static final String NAME = "validate-routes";
+    static final String USAGE = "java -cp \"quarkus-app/app/*:quarkus-app/lib/main/*\" " + ValidateRoutesCommand.class.getName();
 
     private ValidateRoutesCommand() {
     }
 
+    public static void main(String[] args) {
+        System.exit(run(List.of(args), System.out, System.err));
+    }
+
     public static int run(List<String> args, PrintStream out, PrintStream err) {
         if (args.isEmpty() || args.contains("-h") || args.contains("--help")) {
-            (args.isEmpty() ? err : out).println("usage: java -jar quarkus-run.jar " + NAME + " FILE.yaml|FOLDER...\n"
+            (args.isEmpty() ? err : out).println("usage: " + USAGE + " FILE.yaml|FOLDER...\n"
                     + "Checks dubhub routes files (config/routes/*.yaml) without starting the hub. Exit code 0: valid, "
                     + "1: errors, 2: usage.\nOffline, provider keys and buckets are not checked (POST /api/routes/validate does).");
             return args.isEmpty() ? 2 : 0;

@@ -1,5 +1,7 @@
 package io.dubhub.routes;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
+
 /**
  * One finding about a routes file. An error keeps the file's new version from being applied; a
  * warning is applied and reported (a disabled provider: its folder waits, as before).
@@ -18,6 +20,7 @@ public record RouteProblem(Severity severity, Integer line, String message) {
         return new RouteProblem(Severity.WARNING, line, message);
     }
 
+    @JsonIgnore
     public boolean isError() {
         return severity == Severity.ERROR;
     }

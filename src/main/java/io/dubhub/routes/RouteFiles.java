@@ -274,8 +274,12 @@ public class RouteFiles {
     private void remove(FileState state) {
         stopAndRemove(state.appliedRouteIds);
         files.remove(state.name);
-        LOG.infof("%s was removed: stopped and removed its routes %s (last applied sha256 %s)", state.displayName,
-                state.appliedRouteIds, state.appliedSha256);
+        if (state.appliedSha256 == null) {
+            LOG.infof("%s was removed (none of its routes ran)", state.displayName);
+        } else {
+            LOG.infof("%s was removed: stopped and removed its routes %s (last applied sha256 %s)", state.displayName,
+                    state.appliedRouteIds, state.appliedSha256);
+        }
     }
 
     private void stopAndRemove(List<String> routeIds) {
@@ -319,9 +323,14 @@ public class RouteFiles {
     }
 
     /** Validates a file's content as if it were {@code <routes>/fileName} (its own applied route ids are then no conflict). */
-    public synchronized RouteFileCheck validate(String content, String fileName) {
+    public RouteFileCheck validate(String content, String fileName) {
         String name = fileName == null || fileName.isBlank() ? "(posted)" : fileName;
-        return validator().validate(name, content, takenRouteIds(name));
+        Map<String, String> taken;
+        synchronized (this) {
+            taken = takenRouteIds(name);
+        }
+        // outside the lock: a bucket check may wait on S3, and the status and the checker must not
+        return validator().validate(name, content, taken);
     }
 
     /** What {@code GET /api/routes} shows: every file, what of it runs, and what is wrong with it. */

@@ -13,7 +13,9 @@ import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 
 /**
@@ -90,8 +92,8 @@ public final class ShippedRoutes {
     }
 
     /** Provider ids, one per routes/providers/<id>.camel.yaml (each provider ships its routes there). */
-    public static java.util.Set<String> providers() {
-        java.util.Set<String> out = new java.util.TreeSet<>();
+    public static Set<String> providers() {
+        Set<String> out = new TreeSet<>();
         read(PROVIDERS, "dublab.camel.yaml", ".camel.yaml").keySet()
                 .forEach(name -> out.add(name.substring(0, name.length() - ".camel.yaml".length())));
         return out;

@@ -89,6 +89,25 @@ public interface HubConfig {
         String timezone();
     }
 
+    /** HUB_CONFIG_DIR: routes/*.yaml (the watch routes ops edit) are read from here, and re-read while the hub runs. */
+    @WithDefault("config")
+    String configDir();
+
+    Routes routes();
+
+    interface Routes {
+        /** How often config/routes/ is checked for added, changed and removed files. */
+        @WithDefault("2s")
+        Duration checkInterval();
+
+        /**
+         * false (default): a broken routes file is reported by the "routes" readiness check but keeps it UP, because
+         * the file's previous routes still run; true: it turns readiness DOWN until the file is fixed.
+         */
+        @WithDefault("false")
+        boolean brokenFileFailsReadiness();
+    }
+
     interface Staging {
         /** HUB_STAGING_SECRET: signs /staged/ links; unset = a random one kept in <data-dir>/.staging.secret. */
         Optional<String> secret();

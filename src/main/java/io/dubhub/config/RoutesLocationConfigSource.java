@@ -2,38 +2,25 @@ package io.dubhub.config;
 
 import org.eclipse.microprofile.config.spi.ConfigSource;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * Where Camel reads routes from. The pipeline and provider routes ship in the jar; the watch
- * folders come from {@code <config dir>/routes/*.yaml} (HUB_CONFIG_DIR, default ./config), which ops
- * edit. A hub started where that folder does not exist runs the built-in copy of the shipped
- * config/routes (watching data/inbox/<provider>/) instead of failing to start.
- * Computed here, before Camel reads its configuration, because the choice decides what Camel loads.
+ * Where Camel reads routes from at start: the pipeline and provider routes that ship in the jar.
+ * The watch routes ops edit ({@code <config dir>/routes/*.yaml}, HUB_CONFIG_DIR, default ./config)
+ * are not loaded by Camel itself: {@link io.dubhub.routes.RouteFiles} validates and applies them
+ * once Camel has started, and again whenever they change, so a broken file never stops the hub
+ * nor is half-applied. Without that folder it applies the built-in copy of the shipped config/routes.
  */
 public class RoutesLocationConfigSource implements ConfigSource {
 
     /** Leaf folders only: in a packaged jar Camel does not descend into sub-folders, in a build tree it does. */
     static final String SHIPPED = "classpath:routes/pipeline/*.camel.yaml,classpath:routes/providers/*.camel.yaml";
-    static final String BUILT_IN_CONFIG = "classpath:default-config/routes/*.yaml";
 
     private final Map<String, String> values;
 
     public RoutesLocationConfigSource() {
-        Path routes = configDir().resolve("routes");
-        String watch = Files.isDirectory(routes) ? "file:" + routes + "/*.yaml" : BUILT_IN_CONFIG;
-        values = Map.of("camel.main.routes-include-pattern", SHIPPED + "," + watch);
-    }
-
-    public static Path configDir() {
-        String dir = System.getProperty("hub.config-dir");
-        if (dir == null || dir.isBlank()) {
-            dir = System.getenv("HUB_CONFIG_DIR");
-        }
-        return Path.of(dir == null || dir.isBlank() ? "config" : dir);
+        values = Map.of("camel.main.routes-include-pattern", SHIPPED);
     }
 
     @Override

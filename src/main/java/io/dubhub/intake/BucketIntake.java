@@ -29,9 +29,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Optional;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -208,13 +208,8 @@ public class BucketIntake {
             if (problems.remove(routeId) != null) {
                 LOG.infof("Route %s: s3://%s/%s is readable again", routeId, bucket, p);
             }
-        } catch (NoSuchBucketException e) {
-            problem(routeId, "bucket '" + bucket + "' does not exist (or is not visible with these credentials)");
-        } catch (S3Exception e) {
-            problem(routeId, "cannot list s3://" + bucket + "/" + p + ": " + e.statusCode() + " "
-                    + (e.awsErrorDetails() == null ? e.getMessage() : e.awsErrorDetails().errorCode()));
         } catch (SdkException e) {
-            problem(routeId, "cannot reach S3 for s3://" + bucket + "/" + p + ": " + e.getMessage());
+            problem(routeId, listProblem(e, bucket, p));
         }
         ScanStats stats = new ScanStats(listed, pages, lookups, created.size(), (System.nanoTime() - started) / 1_000_000);
         lastScan.put(routeId, stats);
@@ -239,6 +234,33 @@ public class BucketIntake {
     /** Last scan's figures per route id. */
     public Optional<ScanStats> lastScan(String routeId) {
         return Optional.ofNullable(lastScan.get(routeId));
+    }
+
+    /**
+     * Why s3://bucket/prefix cannot be listed now, or empty when it can: a routes file's watch-bucket
+     * entry is checked with this before it is applied (io.dubhub.routes), in the same words as a scan.
+     */
+    public Optional<String> probe(String bucket, String prefix) {
+        String p = prefix == null ? "" : prefix;
+        try {
+            s3.get().listObjectsV2(l -> l.bucket(bucket).prefix(p).maxKeys(1));
+            return Optional.empty();
+        } catch (SdkException e) {
+            return Optional.of(listProblem(e, bucket, p));
+        } catch (RuntimeException e) {
+            return Optional.of("cannot set up the S3 client for s3://" + bucket + "/" + p + " (HUB_S3_*): " + e.getMessage());
+        }
+    }
+
+    private static String listProblem(SdkException e, String bucket, String p) {
+        if (e instanceof NoSuchBucketException) {
+            return "bucket '" + bucket + "' does not exist (or is not visible with these credentials)";
+        }
+        if (e instanceof S3Exception s3e) {
+            return "cannot list s3://" + bucket + "/" + p + ": " + s3e.statusCode() + " "
+                    + (s3e.awsErrorDetails() == null ? s3e.getMessage() : s3e.awsErrorDetails().errorCode());
+        }
+        return "cannot reach S3 for s3://" + bucket + "/" + p + ": " + e.getMessage();
     }
 
     /** Route id → problem, for the health check. */

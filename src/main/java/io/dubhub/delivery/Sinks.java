@@ -29,6 +29,12 @@ public class Sinks {
     @Inject
     Instance<S3Client> s3;
 
+    @Inject
+    Instance<software.amazon.awssdk.services.s3.presigner.S3Presigner> presigner;
+
+    @Inject
+    io.dubhub.upload.PresignedPutUploader uploader;
+
     public Path outbox() {
         return Path.of(config.dataDir(), "outbox");
     }
@@ -54,7 +60,14 @@ public class Sinks {
         if (!S3Location.isS3(sink)) {
             return new FolderSink(jobFolder(job), workFolder(job));
         }
-        return new S3Sink(s3.get(), s3Folder(job, S3Location.parse(sink)));
+        return new S3Sink(s3.get(), this::putPart, s3Folder(job, S3Location.parse(sink)));
+    }
+
+    /** One multipart part as a presigned PUT with an exact Content-Length and no Content-Type (see S3FileUpload.PartTransport). */
+    private String putPart(String bucket, String key, String uploadId, int number, Path file, long offset, long length) {
+        var url = presigner.get().presignUploadPart(p -> p.signatureDuration(java.time.Duration.ofHours(1))
+                .uploadPartRequest(u -> u.bucket(bucket).key(key).uploadId(uploadId).partNumber(number))).url();
+        return uploader.putRange("s3-sink", java.net.URI.create(url.toString()), file, offset, length, null, java.util.Map.of()).etag();
     }
 
     private synchronized S3Location s3Folder(Job job, S3Location base) {

@@ -38,8 +38,24 @@ public final class S3FileUpload {
     private S3FileUpload() {
     }
 
+    /**
+     * How one part travels. The SDK's own uploadPart hashes every payload for its SigV4 signature
+     * over plain http (reading each part twice, and the store hashes it again); a presigned part
+     * URL PUT with an exact Content-Length moves the bytes once, as curl does.
+     */
+    @FunctionalInterface
+    public interface PartTransport {
+        /** PUTs {@code length} bytes of {@code file} from {@code offset} as part {@code number}; its ETag. */
+        String put(String bucket, String key, String uploadId, int number, Path file, long offset, long length);
+    }
+
     /** Uploads {@code file} to {@code bucket/key}; returns the number of requests it took. */
     public static int upload(S3Client s3, String bucket, String key, Path file, long size, String contentType) {
+        return upload(s3, null, bucket, key, file, size, contentType);
+    }
+
+    /** Same, with parts sent by {@code transport} (null = the SDK's uploadPart). */
+    public static int upload(S3Client s3, PartTransport transport, String bucket, String key, Path file, long size, String contentType) {
         if (size < SINGLE_PUT_LIMIT) {
             s3.putObject(p -> p.bucket(bucket).key(key).contentType(contentType).contentLength(size), RequestBody.fromFile(file));
             return 1;
@@ -59,6 +75,10 @@ public final class S3FileUpload {
                 long offset = i * partSize;
                 long length = Math.min(partSize, size - offset);
                 pending.add(pool.submit(() -> {
+                    if (transport != null) {
+                        return CompletedPart.builder().partNumber(number)
+                                .eTag(transport.put(bucket, key, uploadId, number, file, offset, length)).build();
+                    }
                     String etag = s3.uploadPart(u -> u.bucket(bucket).key(key).uploadId(uploadId).partNumber(number)
                                     .contentLength(length),
                             RequestBody.fromContentProvider(() -> slice(file, offset, length), length, "application/octet-stream"))

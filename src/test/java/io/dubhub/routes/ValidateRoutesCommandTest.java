@@ -42,7 +42,7 @@ class ValidateRoutesCommandTest {
     @Test
     void theShippedRoutesFilesAreValid() {
         assertThat(run("config/routes")).as(err()).isEqualTo(0);
-        assertThat(out()).contains("inbox.yaml: ok, routes [inbox-dublab, inbox-speechlab, inbox-perso]")
+        assertThat(out()).contains("inbox.yaml: ok, routes [inbox-dublab, inbox-speechlab, inbox-perso, inbox-alugha, inbox-vugola]")
                 .contains("1 file(s), 0 error(s)");
     }
 
@@ -69,7 +69,7 @@ class ValidateRoutesCommandTest {
                     from: {uri: "timer:x"}
                 """);
         assertThat(run(bad.toString())).isEqualTo(1);
-        assertThat(err()).contains(bad + ":5: error: unknown provider 'nosuch'; known providers: dublab, perso, speechlab")
+        assertThat(err()).contains(bad + ":5: error: unknown provider 'nosuch'; known providers: alugha, dublab, perso, speechlab, vugola")
                 .contains(bad + ":7: error: unknown parameter 'targetLangs' for template watch-folder")
                 .contains(bad + ":10: error: unknown template 'watch-folders'; known templates: watch-bucket, watch-folder")
                 .contains(bad + ":12: error: routeId 'a' is already used on line 1 of this file")

@@ -47,7 +47,7 @@ class RouteFilesIT {
     void thePackagedValidateCommandAnswersWithExitCodes() throws Exception {
         Run ok = validate("config/routes/inbox.yaml");
         assertThat(ok.exitCode()).as(ok.output()).isEqualTo(0);
-        assertThat(ok.output()).contains("ok, routes [inbox-dublab, inbox-speechlab, inbox-perso]");
+        assertThat(ok.output()).contains("ok, routes [inbox-dublab, inbox-speechlab, inbox-perso, inbox-alugha, inbox-vugola]");
 
         Path bad = Files.writeString(dir.resolve("bad.yaml"), Files.readString(Path.of("config/routes/inbox.yaml"))
                 .replace("name: targetLanguages", "name: targetLanguage"));

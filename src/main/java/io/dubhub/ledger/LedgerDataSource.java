@@ -34,6 +34,7 @@ public class LedgerDataSource {
     private AgroalDataSource dataSource;
     private String jdbcUrl;
     private boolean postgres;
+    private final java.util.concurrent.atomic.AtomicLong statementsExecuted = new java.util.concurrent.atomic.AtomicLong();
 
     @PostConstruct
     void start() {
@@ -82,7 +83,12 @@ public class LedgerDataSource {
     }
 
     public Connection connection() throws SQLException {
-        return dataSource.getConnection();
+        return StatementCounting.wrap(dataSource.getConnection(), statementsExecuted);
+    }
+
+    /** Statements executed through {@link #connection()} since start (dubhub_ledger_statements_total). */
+    public long statementsExecuted() {
+        return statementsExecuted.get();
     }
 
     public boolean postgres() {

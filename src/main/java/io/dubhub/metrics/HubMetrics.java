@@ -52,4 +52,23 @@ public class HubMetrics {
                 .register(registry)
                 .increment();
     }
+
+    private io.dubhub.ledger.LedgerDataSource countedLedger;
+    private io.dubhub.pipeline.WorkQueue countedWorkQueue;
+
+    /** Ledger statements and poll cycles as counters, so load per tick is one division (bench/ScaleBench). */
+    void registerLedgerCounters(@jakarta.enterprise.event.Observes io.quarkus.runtime.StartupEvent event,
+                                io.dubhub.ledger.LedgerDataSource ledger, io.dubhub.pipeline.WorkQueue workQueue) {
+        // function counters hold their object weakly; these fields keep them measured
+        countedLedger = ledger;
+        countedWorkQueue = workQueue;
+        io.micrometer.core.instrument.FunctionCounter.builder("dubhub.ledger.statements", ledger,
+                        io.dubhub.ledger.LedgerDataSource::statementsExecuted)
+                .description("SQL statements executed on the ledger by this process")
+                .register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder("dubhub.poll.cycles", workQueue,
+                        io.dubhub.pipeline.WorkQueue::pollCycles)
+                .description("Ticks of the poll-due-jobs timer (claimDue calls) in this process")
+                .register(registry);
+    }
 }

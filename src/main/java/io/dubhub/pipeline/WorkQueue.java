@@ -35,9 +35,11 @@ public class WorkQueue {
     ProducerTemplate producer;
 
     private final Set<String> held = ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.atomic.AtomicLong pollCycles = new java.util.concurrent.atomic.AtomicLong();
 
     /** Claims due jobs, no more than the workers can start soon; the poll route queues them. */
     public List<String> claimDue() {
+        pollCycles.incrementAndGet();
         int room = config.workers() * 2 - held.size();
         if (room <= 0) {
             return List.of();
@@ -77,6 +79,11 @@ public class WorkQueue {
         } catch (RuntimeException e) {
             LOG.warnf("Could not renew job leases (%d held): %s", held.size(), e.getMessage());
         }
+    }
+
+    /** Times the poll timer asked for due jobs since start (dubhub_poll_cycles_total). */
+    public long pollCycles() {
+        return pollCycles.get();
     }
 
     public int heldCount() {

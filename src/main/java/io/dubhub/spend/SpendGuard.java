@@ -34,7 +34,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalDouble;
-import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -74,7 +74,7 @@ public class SpendGuard {
     @Inject
     MeterRegistry registry;
 
-    private final Set<String> gauged = ConcurrentHashMap.newKeySet();
+    private final Map<String, Budget> gauged = new ConcurrentHashMap<>();
 
     void onStart(@Observes StartupEvent ev) {
         for (String id : List.of("dublab", "speechlab", "perso", "alugha", "vugola")) {
@@ -171,14 +171,18 @@ public class SpendGuard {
         }
     }
 
-    /** Gauges per budget: its daily cap and what is used/reserved today (read from the ledger, so fleet-wide). */
+    /**
+     * Gauges per budget: its daily cap and what is used/reserved today (read from the ledger, so
+     * fleet-wide). Micrometer holds gauge state weakly: the map here keeps it (and the latest cap).
+     */
     private void gauge(Budget b) {
-        if (!gauged.add(b.scope())) {
+        boolean fresh = gauged.put(b.scope(), b) == null;
+        if (!fresh) {
             return;
         }
-        Gauge.builder("dubhub.budget.daily.credits", b, Budget::dailyCap).description("Daily credit budget")
+        Gauge.builder("dubhub.budget.daily.credits", gauged, m -> m.get(b.scope()).dailyCap()).description("Daily credit budget")
                 .tag("budget", b.scope()).register(registry);
-        Gauge.builder("dubhub.budget.used.credits", b, x -> safeUsed(x.scope()))
+        Gauge.builder("dubhub.budget.used.credits", gauged, m -> safeUsed(b.scope()))
                 .description("Credits used or reserved today in this budget (all replicas)").tag("budget", b.scope()).register(registry);
     }
 

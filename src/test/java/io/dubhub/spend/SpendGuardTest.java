@@ -120,7 +120,7 @@ class SpendGuardTest {
 
         JsonNode error = read(data().resolve("failed/dublab/poor.mp4.error.json"));
         String reason = error.toString();
-        assertThat(reason).contains("not enough dublab credits: this job needs ceil(0.50 min) × 2 language(s) = 2 credits")
+        assertThat(reason).contains("dublab: out of credits: this job needs ceil(0.50 min) × 2 language(s) = 2 credits")
                 .contains("the account has 1 left; nothing was submitted");
         assertThat(sim.calls("me")).isEqualTo(1);
         assertThat(sim.calls("init-dub-group")).isZero();

@@ -187,7 +187,7 @@ public class DublabProvider implements ProviderAdapter {
         String arithmetic = costArithmetic(media.duration(), languages);
         if (need > has) {
             throw new ProviderException(ID, Kind.OUT_OF_CREDITS, Stage.SUBMIT, answer.status(),
-                    "not enough dublab credits: this job needs " + arithmetic + " credits (1 per started minute per language), the account has "
+                    "dublab: out of credits: this job needs " + arithmetic + " credits (1 per started minute per language), the account has "
                             + balance.asText() + " left; nothing was submitted. Top up, then drop the file again", answer.raw());
         }
         ledger.event(job.id(), Stage.SUBMIT, "dublab credits: " + balance.asText() + " left, this job needs " + arithmetic);

@@ -298,4 +298,53 @@ public interface HubConfig {
         @WithDefault("24h")
         Duration stagedLinkTtl();
     }
+
+    Budget budget();
+
+    /**
+     * The spend guard: optional daily credit caps. A job's estimated credits are reserved in the
+     * ledger before its first billable call; a job that does not fit today waits (or fails).
+     */
+    interface Budget {
+        /** HUB_BUDGET_TIMEZONE: where a budget day starts and ends (an IANA zone id or UTC). */
+        @WithDefault("UTC")
+        String timezone();
+
+        /** HUB_BUDGET_WHEN_EXCEEDED: wait (until the next budget day) or fail. */
+        @WithDefault("wait")
+        String whenExceeded();
+
+        /** Caps per provider, e.g. HUB_BUDGET_PROVIDERS_DUBLAB_DAILY_CREDITS=40. */
+        ProviderBudgets providers();
+
+        /** One group per provider (not a map) so every env var name is unambiguous. */
+        interface ProviderBudgets {
+            ProviderBudget dublab();
+
+            ProviderBudget speechlab();
+
+            ProviderBudget perso();
+
+            ProviderBudget alugha();
+
+            ProviderBudget vugola();
+
+            default java.util.OptionalDouble dailyCredits(String provider) {
+                ProviderBudget b = switch (provider) {
+                    case "dublab" -> dublab();
+                    case "speechlab" -> speechlab();
+                    case "perso" -> perso();
+                    case "alugha" -> alugha();
+                    case "vugola" -> vugola();
+                    default -> null;
+                };
+                return b == null ? java.util.OptionalDouble.empty() : b.dailyCredits();
+            }
+        }
+
+        interface ProviderBudget {
+            /** Credits this provider may be given per budget day, across every route and replica; unset = no cap. */
+            java.util.OptionalDouble dailyCredits();
+        }
+    }
 }

@@ -64,6 +64,9 @@ public class Delivery {
     @Inject
     JobFailures failures;
 
+    @Inject
+    io.dubhub.spend.SpendGuard spendGuard;
+
     public void complete(@Header("hubJobId") String jobId) {
         Job job = ledger.load(jobId);
         List<JobOutput> outputs = ledger.outputs(jobId);
@@ -101,6 +104,7 @@ public class Delivery {
         archive.toDone(job);
         deleteWorkFolder(job);
         metrics.jobFinished(job.provider(), end.name());
+        spendGuard.settled(ledger.load(jobId));
         LOG.infof("Job %s %s: %d file(s) in %s%s", jobId, end == JobState.DELIVERED ? "delivered" : "partly delivered",
                 outputs.size(), folder.describe(), reason == null ? "" : " — " + reason);
     }

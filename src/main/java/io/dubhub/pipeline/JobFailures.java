@@ -50,6 +50,9 @@ public class JobFailures {
     @Inject
     WorkQueue work;
 
+    @Inject
+    io.dubhub.spend.SpendGuard spendGuard;
+
     /** onException handler: the caught exception is on the exchange, the job id in header hubJobId. */
     public void handle(Exchange exchange) {
         Throwable error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
@@ -151,6 +154,7 @@ public class JobFailures {
         LOG.errorf("Job %s (%s) failed at %s: %s", jobId, job.sourceName(), stage.label(), reason);
         archive.toFailed(ledger.load(jobId), stage, reason, providerMessage);
         metrics.jobFinished(job.provider(), JobState.FAILED.name());
+        spendGuard.settled(ledger.load(jobId));
     }
 
     private static Throwable unwrap(Throwable t) {

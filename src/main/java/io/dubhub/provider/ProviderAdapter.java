@@ -59,4 +59,13 @@ public interface ProviderAdapter {
 
     /** A fresh link for an output whose presigned link expired (asked from the provider again). */
     OutputLink refresh(Job job, OutputLink expired);
+
+    /**
+     * The credits this job should cost at the provider, worked out from its documented pricing
+     * before anything billable is called (the spend guard reserves it against daily budgets);
+     * empty when the provider's pricing is not known to us.
+     */
+    default java.util.OptionalDouble estimateCredits(Job job, JobSpec spec, MediaInfo media) {
+        return java.util.OptionalDouble.empty();
+    }
 }

@@ -200,8 +200,10 @@ class DublabEndToEndTest {
         Drops.video(inbox(), "broke.mp4", Duration.ofSeconds(60));
         JsonNode error = awaitError("broke.mp4");
         assertThat(error.get("reason").asText()).contains("dublab: out of credits");
-        // the 402 answered the one init-dub call; it was not retried
-        assertThat(sim.calls("init-dub")).isEqualTo(1);
+        // GET /me showed the balance too low: nothing was created, and nothing retried
+        assertThat(error.get("reason").asText()).contains("needs ceil(1.00 min) × 1 language(s) = 1 credits").contains("has 0 left");
+        assertThat(sim.calls("me")).isEqualTo(1);
+        assertThat(sim.calls("init-dub")).isZero();
         assertThat(sim.projectCount()).isZero();
         given().get("/q/health/ready").then().statusCode(503)
                 .body("checks.find { it.name == 'providers' }.data.dublab", containsString("out of credits"));

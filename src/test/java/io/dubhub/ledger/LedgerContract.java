@@ -31,6 +31,9 @@ abstract class LedgerContract {
     @Inject
     LedgerDataSource db;
 
+    @Inject
+    BudgetLedger budgets;
+
     static NewJob newJob(String key) {
         String id = "t-" + UUID.randomUUID().toString().substring(0, 8);
         return new NewJob(id, "dublab", "inbox-dublab", key, "/tmp/in/" + id + ".mp4", id + ".mp4", 1234, "ab".repeat(32), "{\"targetLanguages\":[\"es\"]}");
@@ -254,5 +257,85 @@ abstract class LedgerContract {
         String id = ledger.register(newJob("file:/meta|" + UUID.randomUUID())).job().id();
         ledger.recordOutput(id, new JobOutput("en", "clip-1", "en/a.clip-01.mp4", 10, "00", "{\"title\":\"T\",\"viralityScore\":0.9}"));
         assertThat(ledger.outputs(id)).singleElement().satisfies(o -> assertThat(o.metadata()).contains("\"viralityScore\":0.9"));
+    }
+
+    @Test
+    void concurrentBudgetReservationsNeverExceedTheCap() throws Exception {
+        String provider = "provider:p-" + UUID.randomUUID().toString().substring(0, 8);
+        String route = "route:r-" + UUID.randomUUID().toString().substring(0, 8);
+        String day = "2026-11-23";
+        int threads = 12;
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        var start = new java.util.concurrent.CountDownLatch(1);
+        List<java.util.concurrent.Future<Boolean>> results = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < threads; i++) {
+                String job = "job-" + i;
+                // half name the budgets in the other order: locks are taken sorted, so no deadlock
+                List<BudgetLedger.Budget> asked = i % 2 == 0
+                        ? List.of(new BudgetLedger.Budget(provider, 10), new BudgetLedger.Budget(route, 100))
+                        : List.of(new BudgetLedger.Budget(route, 100), new BudgetLedger.Budget(provider, 10));
+                results.add(pool.submit(() -> {
+                    start.await();
+                    return budgets.reserve(job, day, 3, asked).granted();
+                }));
+            }
+            start.countDown();
+            long granted = 0;
+            for (var f : results) {
+                if (f.get(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                    granted++;
+                }
+            }
+            assertThat(granted).isEqualTo(3);
+            assertThat(budgets.used(provider, day)).isEqualTo(9.0);
+            // all or none: the route budget holds only what the provider budget let through
+            assertThat(budgets.used(route, day)).isEqualTo(9.0);
+        } finally {
+            pool.shutdownNow();
+        }
+        BudgetLedger.Decision refused = budgets.reserve("late", day, 2, List.of(new BudgetLedger.Budget(provider, 10)));
+        assertThat(refused.granted()).isFalse();
+        assertThat(refused.used()).isEqualTo(9.0);
+        assertThat(refused.need()).isEqualTo(2.0);
+        assertThat(refused.refusedBy().scope()).isEqualTo(provider);
+        // another day is another budget
+        assertThat(budgets.reserve("late", "2026-11-24", 2, List.of(new BudgetLedger.Budget(provider, 10))).granted()).isTrue();
+    }
+
+    @Test
+    void aReservationCountsWhatTheJobSpentOnceItEnded() {
+        String scope = "provider:s-" + UUID.randomUUID().toString().substring(0, 8);
+        String day = "2026-11-23";
+        List<BudgetLedger.Budget> cap = List.of(new BudgetLedger.Budget(scope, 10));
+        String neverSubmitted = ledger.register(newJob("file:/b1|" + UUID.randomUUID())).job().id();
+        String reported = ledger.register(newJob("file:/b2|" + UUID.randomUUID())).job().id();
+        String unreported = ledger.register(newJob("file:/b3|" + UUID.randomUUID())).job().id();
+        for (String id : List.of(neverSubmitted, reported, unreported)) {
+            assertThat(budgets.reserve(id, day, 3, cap).granted()).isTrue();
+        }
+        // asking again (a resumed submit) keeps the reservation, does not add one
+        assertThat(budgets.reserve(reported, day, 3, cap).granted()).isTrue();
+        assertThat(budgets.used(scope, day)).isEqualTo(9.0);
+        assertThat(budgets.reserve("more", day, 2, cap).granted()).isFalse();
+
+        // failed before anything was submitted: its reservation is released
+        ledger.setState(neverSubmitted, JobState.FAILED, Stage.SUBMIT, "balance too low", null);
+        assertThat(budgets.used(scope, day)).isEqualTo(6.0);
+        // the provider reported what it charged: that counts, not the estimate
+        ledger.markSubmitted(reported, Instant.now().plusSeconds(60));
+        ledger.setCredits(reported, 1);
+        ledger.setState(reported, JobState.DELIVERED, Stage.DELIVER, null, null);
+        assertThat(budgets.used(scope, day)).isEqualTo(4.0);
+        // submitted, then failed, charge unknown: the estimate stays counted
+        ledger.markSubmitted(unreported, Instant.now().plusSeconds(60));
+        ledger.setState(unreported, JobState.FAILED, Stage.POLL, "failed at the provider", null);
+        assertThat(budgets.used(scope, day)).isEqualTo(4.0);
+        // a running job that reported more than it reserved counts what it reported
+        String over = ledger.register(newJob("file:/b4|" + UUID.randomUUID())).job().id();
+        assertThat(budgets.reserve(over, day, 2, cap).granted()).isTrue();
+        ledger.setCredits(over, 5);
+        assertThat(budgets.used(scope, day)).isEqualTo(9.0);
+        assertThat(budgets.reserve("more", day, 2, cap).granted()).isFalse();
     }
 }

@@ -138,6 +138,61 @@ public class DublabProvider implements ProviderAdapter {
         }
     }
 
+    /**
+     * dublab's doc gives no per-minute rate; its API asks 1 credit per started minute of source
+     * per language before it creates or starts a dub (the 402 "need N, have M"), and bills the
+     * same against the measured duration on completion. That is the estimate.
+     */
+    @Override
+    public java.util.OptionalDouble estimateCredits(Job job, JobSpec spec, MediaInfo media) {
+        if (media.duration() == null) {
+            return java.util.OptionalDouble.empty();
+        }
+        return java.util.OptionalDouble.of((double) startedMinutes(media.duration().toMillis() / 1000.0) * spec.targetLanguages().size());
+    }
+
+    static long startedMinutes(double seconds) {
+        return (long) Math.ceil(seconds / 60.0);
+    }
+
+    static String costArithmetic(Duration duration, int languages) {
+        double minutes = duration.toMillis() / 60_000.0;
+        long perLanguage = startedMinutes(duration.toMillis() / 1000.0);
+        return String.format(Locale.ROOT, "ceil(%.2f min) × %d language(s) = %d", minutes, languages, perLanguage * languages);
+    }
+
+    /**
+     * GET /me before anything is created: a job that costs more than the account holds fails
+     * here with the arithmetic, instead of at init-dub-group or, worse, after the upload.
+     */
+    public void checkBalance(Job job) {
+        if (ledger.call(job.id(), OP_INIT, "job").filter(ProviderCall::done).isPresent()) {
+            return; // created before (a resumed submit): the balance was checked then
+        }
+        JobSpec spec = jobData.spec(job);
+        MediaInfo media = jobData.media(job);
+        Answer answer = http.call(ID, "me", Stage.SUBMIT, "GET", uri("/me"), auth(), null);
+        if (!answer.ok()) {
+            throw ProviderHttp.failure(ID, "me", Stage.SUBMIT, answer);
+        }
+        JsonNode b = answer.body();
+        JsonNode balance = b == null ? null : b.hasNonNull("credits") ? b.get("credits") : b.get("balance");
+        if (balance == null || !balance.isNumber()) {
+            ledger.event(job.id(), Stage.SUBMIT, "dublab GET /me shows no credit balance; not checked before submitting");
+            return;
+        }
+        int languages = spec.targetLanguages().size();
+        long need = startedMinutes(media.duration().toMillis() / 1000.0) * languages;
+        double has = balance.asDouble();
+        String arithmetic = costArithmetic(media.duration(), languages);
+        if (need > has) {
+            throw new ProviderException(ID, Kind.OUT_OF_CREDITS, Stage.SUBMIT, answer.status(),
+                    "dublab: out of credits: this job needs " + arithmetic + " credits (1 per started minute per language), the account has "
+                            + balance.asText() + " left; nothing was submitted. Top up, then drop the file again", answer.raw());
+        }
+        ledger.event(job.id(), Stage.SUBMIT, "dublab credits: " + balance.asText() + " left, this job needs " + arithmetic);
+    }
+
     // ------------------------------------------------------------------ submit, step by step
 
     /** Creates the dub group once; after a crash with only the intent recorded, finds it by name first. */
@@ -312,7 +367,32 @@ public class DublabProvider implements ProviderAdapter {
             }
             summary.append(summary.length() == 0 ? "" : ", ").append(target.language()).append(": ").append(statusName(status));
         }
+        recordCredits(job, dubs, languages);
         return new PollOutcome(languages, summary.toString());
+    }
+
+    /**
+     * Once every language ended, what dublab billed: 1 credit per started minute of each
+     * completed dub's measuredDuration (the doc: billing on completion against the measured
+     * duration); failed dubs cost nothing. Goes to the manifest and the spend guard.
+     */
+    private void recordCredits(Job job, Map<String, JsonNode> dubs, Map<String, LanguageStatus> languages) {
+        if (languages.values().stream().anyMatch(l -> l.status() == Status.RUNNING)) {
+            return;
+        }
+        long credits = 0;
+        for (JobTarget target : ledger.targets(job.id())) {
+            JsonNode dub = dubs.get(target.providerRef());
+            if (dub != null && dub.path("externalStatusId").asInt(0) == 5) {
+                JsonNode measured = dub.get("measuredDuration");
+                double seconds = measured != null && measured.isNumber() ? measured.asDouble()
+                        : jobData.media(job).duration().toMillis() / 1000.0;
+                credits += startedMinutes(seconds);
+            }
+        }
+        if (job.credits() == null || job.credits() != credits) {
+            ledger.setCredits(job.id(), credits);
+        }
     }
 
     public List<OutputLink> outputs(Job job) {

@@ -138,6 +138,20 @@ public class SpeechLabProvider implements ProviderAdapter {
         return config.providers().speechlab().pollDeadline();
     }
 
+    /**
+     * One credit per started minute of source per target language: what check-upload-billing
+     * asks per upload (requiredCredits = started minutes) and what each language's dub takes.
+     * The doc gives no rate of its own; this matches the billing answers we get.
+     */
+    @Override
+    public java.util.OptionalDouble estimateCredits(Job job, JobSpec spec, MediaInfo media) {
+        if (media.duration() == null) {
+            return java.util.OptionalDouble.empty();
+        }
+        long startedMinutes = (media.duration().toMillis() + 59_999) / 60_000;
+        return java.util.OptionalDouble.of((double) startedMinutes * spec.targetLanguages().size());
+    }
+
     @Override
     public void validate(Job job, JobSpec spec, MediaInfo media) {
         String supported = String.join(", ", SpeechLabLanguages.supported());

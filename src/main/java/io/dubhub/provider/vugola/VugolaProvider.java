@@ -147,6 +147,15 @@ public class VugolaProvider implements ProviderAdapter {
         return cfg().rateWindow().plus(slack.compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : slack);
     }
 
+    /** The doc's pricing: max(1, ceil(video minutes)) for clips, 1 per started minute for captions. */
+    @Override
+    public java.util.OptionalDouble estimateCredits(Job job, JobSpec spec, MediaInfo media) {
+        if (media.duration() == null) {
+            return java.util.OptionalDouble.empty();
+        }
+        return java.util.OptionalDouble.of(cost(VugolaOptions.parse(spec.options(), job.createdAt()), media.duration()));
+    }
+
     @Override
     public void validate(Job job, JobSpec spec, MediaInfo media) {
         VugolaOptions options = VugolaOptions.parse(spec.options(), Instant.now());

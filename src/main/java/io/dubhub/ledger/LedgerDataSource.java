@@ -91,6 +91,10 @@ public class LedgerDataSource {
         return statementsExecuted.get();
     }
 
+    public java.util.concurrent.atomic.AtomicLong statementCounter() {
+        return statementsExecuted;
+    }
+
     public boolean postgres() {
         return postgres;
     }

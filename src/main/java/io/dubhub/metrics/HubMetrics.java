@@ -53,21 +53,25 @@ public class HubMetrics {
                 .increment();
     }
 
-    private io.dubhub.ledger.LedgerDataSource countedLedger;
-    private io.dubhub.pipeline.WorkQueue countedWorkQueue;
+    private java.util.concurrent.atomic.AtomicLong ledgerStatements;
+    private java.util.concurrent.atomic.AtomicLong pollCycles;
 
-    /** Ledger statements and poll cycles as counters, so load per tick is one division (bench/ScaleBench). */
+    /**
+     * Ledger statements and poll cycles as counters, so load per tick is one division
+     * (bench/ScaleBench). The counters themselves are registered, not the beans: a scrape must
+     * never be what creates a bean (on a scrape thread its config lookup can fail).
+     */
     void registerLedgerCounters(@jakarta.enterprise.event.Observes io.quarkus.runtime.StartupEvent event,
                                 io.dubhub.ledger.LedgerDataSource ledger, io.dubhub.pipeline.WorkQueue workQueue) {
         // function counters hold their object weakly; these fields keep them measured
-        countedLedger = ledger;
-        countedWorkQueue = workQueue;
-        io.micrometer.core.instrument.FunctionCounter.builder("dubhub.ledger.statements", ledger,
-                        io.dubhub.ledger.LedgerDataSource::statementsExecuted)
+        ledgerStatements = ledger.statementCounter();
+        pollCycles = workQueue.pollCycleCounter();
+        io.micrometer.core.instrument.FunctionCounter.builder("dubhub.ledger.statements", ledgerStatements,
+                        java.util.concurrent.atomic.AtomicLong::get)
                 .description("SQL statements executed on the ledger by this process")
                 .register(registry);
-        io.micrometer.core.instrument.FunctionCounter.builder("dubhub.poll.cycles", workQueue,
-                        io.dubhub.pipeline.WorkQueue::pollCycles)
+        io.micrometer.core.instrument.FunctionCounter.builder("dubhub.poll.cycles", pollCycles,
+                        java.util.concurrent.atomic.AtomicLong::get)
                 .description("Ticks of the poll-due-jobs timer (claimDue calls) in this process")
                 .register(registry);
     }

@@ -86,6 +86,10 @@ public class WorkQueue {
         return pollCycles.get();
     }
 
+    public java.util.concurrent.atomic.AtomicLong pollCycleCounter() {
+        return pollCycles;
+    }
+
     public int heldCount() {
         return held.size();
     }

@@ -101,6 +101,7 @@ public class DublabSimulator {
 
     /** Forget every dub, project, counter and injected failure; credits and knobs back to their defaults. */
     public synchronized void reset() {
+        faults.clear();
         state = new State();
         save();
     }
@@ -296,7 +297,45 @@ public class DublabSimulator {
     }
 
     private void api(Router router, HttpMethod method, String path, String operation, Work work) {
-        router.route(method, API_PATH + path).blockingHandler(ctx -> reply(ctx, serve(ctx, operation, work)), false);
+        router.route(method, API_PATH + path).blockingHandler(ctx -> {
+            String fault = takeFault(operation);
+            if ("reset".equals(fault)) {
+                // the connection drops before dublab did anything: the client sees a reset, no answer
+                ctx.request().connection().close();
+                return;
+            }
+            if ("malformed".equals(fault)) {
+                // a proxy's error page with a 200: not the JSON the API promises
+                ctx.response().setStatusCode(200).putHeader("Content-Type", "text/html").end("<html><body>502 upstream hiccup</body></html>");
+                return;
+            }
+            reply(ctx, serve(ctx, operation, work));
+        }, false);
+    }
+
+    /** Network-level faults, for the fault-matrix tests: "reset" (connection closed, no answer) or "malformed" (200, not JSON). */
+    private final Map<String, java.util.Deque<String>> faults = new java.util.concurrent.ConcurrentHashMap<>();
+
+    public void injectFault(String operation, String kind, int times) {
+        checkOperation(operation);
+        if (!kind.equals("reset") && !kind.equals("malformed")) {
+            throw new IllegalArgumentException("fault must be reset or malformed: " + kind);
+        }
+        java.util.Deque<String> q = faults.computeIfAbsent(operation, k -> new java.util.concurrent.ConcurrentLinkedDeque<>());
+        for (int i = 0; i < times; i++) {
+            q.add(kind);
+        }
+    }
+
+    private String takeFault(String operation) {
+        java.util.Deque<String> q = faults.get(operation);
+        String kind = q == null ? null : q.poll();
+        if (kind != null) {
+            synchronized (this) {
+                state().calls.merge(operation + ":" + kind, 1, Integer::sum);
+            }
+        }
+        return kind;
     }
 
     private synchronized Answer serve(RoutingContext ctx, String operation, Work work) {

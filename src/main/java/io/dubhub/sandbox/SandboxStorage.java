@@ -90,6 +90,7 @@ public class SandboxStorage {
     private final List<Consumer<String>> uploadListeners = new CopyOnWriteArrayList<>();
     /** Injected one-shot PUT failures: key prefix → HTTP status (test hook, additive). */
     private final Map<String, Integer> failNextPut = new ConcurrentHashMap<>();
+    private final java.util.Set<String> truncateNextGet = ConcurrentHashMap.newKeySet();
     private volatile byte[] secret;
 
     // ---------------------------------------------------------------- Java API
@@ -195,6 +196,31 @@ public class SandboxStorage {
             throw new IllegalArgumentException("status must be an HTTP error status: " + status);
         }
         failNextPut.put(keyPrefix, status);
+    }
+
+    /**
+     * The next GET of a key starting with {@code keyPrefix} announces the full Content-Length,
+     * sends half the bytes and drops the connection: a download cut off in the middle.
+     */
+    public void truncateNextGet(String keyPrefix) {
+        truncateNextGet.add(keyPrefix);
+    }
+
+    private final AtomicInteger truncatedGets = new AtomicInteger();
+
+    /** How many GETs were cut off by {@link #truncateNextGet}. */
+    public int truncatedGets() {
+        return truncatedGets.get();
+    }
+
+    private boolean takeTruncation(String key) {
+        for (String prefix : truncateNextGet) {
+            if (key.startsWith(prefix) && truncateNextGet.remove(prefix)) {
+                truncatedGets.incrementAndGet();
+                return true;
+            }
+        }
+        return false;
     }
 
     private Integer takeInjectedFailure(String key) {
@@ -456,6 +482,13 @@ public class SandboxStorage {
                 }
             }
             resp.putHeader(HttpHeaders.CONTENT_LENGTH, Long.toString(length));
+            if (!truncateNextGet.isEmpty() && takeTruncation(key)) {
+                int from = (int) offset;
+                int to = (int) (offset + length / 2);
+                ctx.vertx().fileSystem().readFile(path.toString()).onSuccess(all -> resp.write(all.slice(from, to))
+                        .onComplete(w -> req.connection().close()));
+                return;
+            }
             resp.sendFile(path.toString(), offset, length);
         });
     }

@@ -34,7 +34,12 @@ public class LedgerDataSource {
     private AgroalDataSource dataSource;
     private String jdbcUrl;
     private boolean postgres;
-    private final java.util.concurrent.atomic.AtomicLong statementsExecuted = new java.util.concurrent.atomic.AtomicLong();
+    /**
+     * Statements executed by this process (dubhub_ledger_statements_total). Static: one hub per
+     * JVM in production, and the metric must stay the live one when tests restart the app in
+     * one JVM (Micrometer keeps the first registration of a name).
+     */
+    private static final java.util.concurrent.atomic.AtomicLong statementsExecuted = new java.util.concurrent.atomic.AtomicLong();
 
     @PostConstruct
     void start() {

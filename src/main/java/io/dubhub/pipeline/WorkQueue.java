@@ -35,7 +35,8 @@ public class WorkQueue {
     ProducerTemplate producer;
 
     private final Set<String> held = ConcurrentHashMap.newKeySet();
-    private final java.util.concurrent.atomic.AtomicLong pollCycles = new java.util.concurrent.atomic.AtomicLong();
+    /** Poll ticks of this process (dubhub_poll_cycles_total); static for the same reason as LedgerDataSource's statement counter. */
+    private static final java.util.concurrent.atomic.AtomicLong pollCycles = new java.util.concurrent.atomic.AtomicLong();
 
     /** Claims due jobs, no more than the workers can start soon; the poll route queues them. */
     public List<String> claimDue() {

@@ -3,7 +3,6 @@ package io.dubhub.ledger;
 import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -18,7 +17,7 @@ class StatementCountingTest {
     @Test
     void countsEveryExecutedStatementAndPassesSqlErrorsThrough() throws Exception {
         AtomicLong counter = new AtomicLong();
-        try (Connection c = StatementCounting.wrap(DriverManager.getConnection("jdbc:h2:mem:counting"), counter)) {
+        try (Connection c = StatementCounting.wrap(new org.h2.Driver().connect("jdbc:h2:mem:counting", new java.util.Properties()), counter)) {
             try (Statement st = c.createStatement()) {
                 st.execute("CREATE TABLE t (id INT PRIMARY KEY)");
             }

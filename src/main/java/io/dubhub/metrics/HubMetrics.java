@@ -66,6 +66,19 @@ public class HubMetrics {
         // function counters hold their object weakly; these fields keep them measured
         ledgerStatements = ledger.statementCounter();
         pollCycles = workQueue.pollCycleCounter();
+        // A registry can outlive an app instance (tests restart the app in one JVM, Micrometer keeps
+        // a name's first registration): drop an earlier binding so these names read this app's counters.
+        java.util.List<MeterRegistry> registries = new java.util.ArrayList<>(java.util.List.of(registry, io.micrometer.core.instrument.Metrics.globalRegistry));
+        for (MeterRegistry r : java.util.List.copyOf(registries)) {
+            if (r instanceof io.micrometer.core.instrument.composite.CompositeMeterRegistry composite) {
+                registries.addAll(composite.getRegistries());
+            }
+        }
+        for (MeterRegistry r : registries) {
+            for (String name : new String[]{"dubhub.ledger.statements", "dubhub.poll.cycles"}) {
+                r.find(name).meters().forEach(r::remove);
+            }
+        }
         io.micrometer.core.instrument.FunctionCounter.builder("dubhub.ledger.statements", ledgerStatements,
                         java.util.concurrent.atomic.AtomicLong::get)
                 .description("SQL statements executed on the ledger by this process")

@@ -13,32 +13,48 @@ import software.amazon.awssdk.services.s3.presigner.S3Presigner;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Streams big objects bucket → provider upload → provider download → S3 sink through the
- * packaged hub (sandbox dublab in the same process, S3Proxy with its filesystem store as the
- * bucket), and prints per-leg throughput beside curl moving the same bytes over the same loopback
- * to and from the same S3Proxy in the same run, plus the hub's RSS. A program, not a test.
+ * Streams big objects through the packaged hub the way a bucket job goes: S3Proxy bucket → hub
+ * (copy in, SHA-256) → provider storage (presigned PUT) → hub (download, SHA-256) → S3 sink
+ * (multipart). The provider is the dublab simulator in its own sandbox process, so the hub under
+ * test runs the production profile and its RSS is its own. Beside each leg, curl moves the same
+ * bytes between the same two servers in the same run (GETs into a file on the same disk, as the
+ * hub must), and the ratio is printed, per leg and for the four legs together. A program, not a
+ * test: these machines are shared and noisy.
  *
  * Run after `./mvnw -B -DskipTests package` (and once `./mvnw -B process-test-resources` or
  * scripts/s3proxy.sh, for target/emulators/s3proxy.jar):
- *   java -cp "target/quarkus-app/app/*:target/quarkus-app/lib/main/*" bench/S3StreamBench.java [sizesMiB=1024,4096] [heap=256m] [workDir]
+ *   java -cp "target/quarkus-app/app/*:target/quarkus-app/lib/main/*" bench/S3StreamBench.java [sizesMiB=1024,4096] [heap=256m|default] [workDir]
  */
 public class S3StreamBench {
 
     static final String KEY = "bench-access-key";
     static final String SECRET = "bench-secret-key";
-    static final double MIB = 1024 * 1024;
+    static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    record Proc(Process process, int port, Path log) {
+    }
+
+    /** Seconds per leg, hub and curl. */
+    record Legs(double intake, double providerPut, double download, double sink) {
+        double total() {
+            return intake + providerPut + download + sink;
+        }
+    }
 
     public static void main(String[] args) throws Exception {
         String[] sizes = (args.length > 0 ? args[0] : "1024,4096").split(",");
@@ -56,6 +72,11 @@ public class S3StreamBench {
                 "jclouds.identity=" + KEY, "jclouds.credential=" + SECRET, ""));
         Process s3proxy = new ProcessBuilder(java, "-Xmx512m", "-jar", Path.of("target/emulators/s3proxy.jar").toAbsolutePath().toString(),
                 "--properties", props.toString()).redirectErrorStream(true).redirectOutput(work.resolve("s3proxy.log").toFile()).start();
+        // the provider: the dublab simulator and its storage, in a sandbox process of their own
+        int simPort = freePort();
+        Proc simulator = startJar(java, "1g", simPort, work.resolve("simulator.log"), List.of("-Dquarkus.profile=sandbox",
+                "-Dhub.data-dir=" + work.resolve("simulator"), "-Dhub.sandbox.demo-inbox=false",
+                "-Dhub.sandbox.stage-duration=500ms", "-Dhub.public-base-url=http://127.0.0.1:" + simPort), Map.of());
         URI endpoint = URI.create("http://127.0.0.1:" + s3Port);
         var creds = StaticCredentialsProvider.create(AwsBasicCredentials.create(KEY, SECRET));
         List<String> report = new ArrayList<>();
@@ -68,12 +89,16 @@ public class S3StreamBench {
             waitFor(() -> { s3.listBuckets(); return true; }, s3proxy, "S3Proxy");
             s3.createBucket(c -> c.bucket("bench-src"));
             s3.createBucket(c -> c.bucket("bench-out"));
+            waitFor(() -> status(simulator, "/q/health/live") == 200, simulator.process(), "simulator");
+            post(simulator, "/sandbox/dublab/_control/credits?value=100000000");
             for (String size : sizes) {
-                report.add(runOne(Long.parseLong(size.trim()), heap, work, java, s3, presigner, endpoint));
+                report.add(runOne(Long.parseLong(size.trim()), heap, work, java, s3, presigner, endpoint, simulator));
             }
         } finally {
-            s3proxy.destroy();
-            s3proxy.waitFor();
+            for (Process p : List.of(s3proxy, simulator.process())) {
+                p.destroy();
+                p.waitFor();
+            }
         }
         System.out.println();
         System.out.println("machine: " + Runtime.getRuntime().availableProcessors() + " cores, load average at the end "
@@ -81,8 +106,8 @@ public class S3StreamBench {
         report.forEach(System.out::println);
     }
 
-    static String runOne(long sizeMiB, String heap, Path work, String java, S3Client s3, S3Presigner presigner, URI endpoint)
-            throws Exception {
+    static String runOne(long sizeMiB, String heap, Path work, String java, S3Client s3, S3Presigner presigner, URI endpoint,
+                         Proc simulator) throws Exception {
         long bytes = sizeMiB * 1024 * 1024;
         String prefix = "in-" + sizeMiB + "/";
         String key = prefix + "big" + sizeMiB + ".mp4";
@@ -91,15 +116,26 @@ public class S3StreamBench {
         // In place before the hub starts: S3Proxy's filesystem store lists an upload in progress as another key.
         S3FileUpload.upload(s3, "bench-src", key, local, bytes, "video/mp4");
 
-        // curl over the same loopback, same S3Proxy, same bytes: GET of the source, PUT of the file.
-        URI get = presigner.presignGetObject(p -> p.signatureDuration(Duration.ofHours(1))
+        // curl, leg by leg, between the same servers: into a file on the same disk for GETs, from one for PUTs.
+        Path curlFile = work.resolve("curl-" + sizeMiB + ".bin");
+        URI srcGet = presigner.presignGetObject(p -> p.signatureDuration(Duration.ofHours(1))
                 .getObjectRequest(g -> g.bucket("bench-src").key(key))).url().toURI();
-        URI put = presigner.presignPutObject(p -> p.signatureDuration(Duration.ofHours(1))
+        String storageKey = "bench/curl-" + sizeMiB + ".mp4";
+        URI providerPut = URI.create(post(simulator, "/sandbox/storage-control/presign?method=PUT&contentType=video%2Fmp4&key="
+                + URLEncoder.encode(storageKey, StandardCharsets.UTF_8)));
+        URI providerGet = URI.create(post(simulator, "/sandbox/storage-control/presign?method=GET&key="
+                + URLEncoder.encode(storageKey, StandardCharsets.UTF_8)));
+        URI sinkPut = presigner.presignPutObject(p -> p.signatureDuration(Duration.ofHours(1))
                 .putObjectRequest(g -> g.bucket("bench-out").key("curl/" + sizeMiB + ".bin"))).url().toURI();
-        double curlGet = curl(List.of("curl", "-sS", "-o", "/dev/null", "-w", "%{time_total}", get.toString()));
-        double curlPut = curl(List.of("curl", "-sS", "-o", "/dev/null", "-w", "%{time_total}", "-T", local.toString(), put.toString()));
+        double curlIntake = curl("-o", curlFile.toString(), srcGet.toString());
+        Files.delete(curlFile);
+        double curlProviderPut = curl("-T", local.toString(), "-H", "Content-Type: video/mp4", providerPut.toString());
+        double curlDownload = curl("-o", curlFile.toString(), providerGet.toString());
+        Files.delete(curlFile);
+        double curlSink = curl("-T", local.toString(), sinkPut.toString());
         s3.deleteObject(d -> d.bucket("bench-out").key("curl/" + sizeMiB + ".bin"));
         Files.delete(local);
+        Legs curl = new Legs(curlIntake, curlProviderPut, curlDownload, curlSink);
 
         Path root = Files.createDirectories(work.resolve("hub-" + sizeMiB));
         Path routes = Files.createDirectories(root.resolve("config/routes"));
@@ -117,64 +153,81 @@ public class S3StreamBench {
                       - {name: sink, value: "s3://bench-out/out"}
                 """.formatted(prefix));
         int port = freePort();
-        Path log = root.resolve("hub.log");
-        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx" + heap, "-XX:+ExitOnOutOfMemoryError",
-                "-Dquarkus.profile=sandbox", "-Dquarkus.http.port=" + port, "-Dhub.public-base-url=http://127.0.0.1:" + port,
-                "-Dhub.data-dir=" + root.resolve("data"), "-Dhub.sandbox.demo-inbox=false", "-Dhub.sandbox.stage-duration=500ms",
-                "-Dhub.providers.dublab.poll-interval=1s", "-jar", "target/quarkus-app/quarkus-run.jar")
-                .redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().put("HUB_CONFIG_DIR", root.resolve("config").toString());
-        pb.environment().put("HUB_S3_ENDPOINT", endpoint.toString());
-        pb.environment().put("HUB_S3_ACCESS_KEY", KEY);
-        pb.environment().put("HUB_S3_SECRET_KEY", SECRET);
-        pb.environment().put("HUB_S3_PATH_STYLE", "true");
-        long t0 = System.nanoTime();
-        Process hub = pb.start();
-        HttpClient http = HttpClient.newHttpClient();
+        List<String> flags = new ArrayList<>(List.of("-XX:+ExitOnOutOfMemoryError", "-Dhub.public-base-url=http://127.0.0.1:" + port,
+                "-Dhub.data-dir=" + root.resolve("data")));
+        Proc hub = startJar(java, heap, port, root.resolve("hub.log"), flags, Map.of(
+                "HUB_CONFIG_DIR", root.resolve("config").toString(),
+                "HUB_PROVIDERS_DUBLAB_BASE_URL", "http://127.0.0.1:" + simulator.port() + "/sandbox/dublab/api/v1",
+                "HUB_PROVIDERS_DUBLAB_API_KEY", "sandbox-dublab-key",
+                "HUB_PROVIDERS_DUBLAB_POLL_INTERVAL", "1s",
+                "HUB_S3_ENDPOINT", endpoint.toString(),
+                "HUB_S3_ACCESS_KEY", KEY,
+                "HUB_S3_SECRET_KEY", SECRET,
+                "HUB_S3_PATH_STYLE", "true"));
         long idle = -1;
         long peak = 0;
         String manifestKey = "out/big" + sizeMiB + "/job.json";
         try {
-            waitFor(() -> http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/health/live")).build(),
-                    HttpResponse.BodyHandlers.discarding()).statusCode() == 200, hub, "hub");
-            idle = rssKiB(hub.pid(), "VmRSS"); // at "live", before the first scan has moved any bytes
+            waitFor(() -> status(hub, "/q/health/live") == 200, hub.process(), "hub");
+            idle = rssKiB(hub.process().pid(), "VmRSS"); // at "live", before the first scan has moved any bytes
+            long deadline = System.nanoTime() + Duration.ofMinutes(30).toNanos();
             while (!exists(s3, "bench-out", manifestKey)) {
-                if (!hub.isAlive()) {
-                    throw new IllegalStateException("hub exited; see " + log);
+                if (!hub.process().isAlive()) {
+                    throw new IllegalStateException("hub exited; see " + hub.log());
                 }
-                peak = Math.max(peak, rssKiB(hub.pid(), "VmRSS"));
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("no job.json after 30 min; see " + hub.log());
+                }
+                peak = Math.max(peak, rssKiB(hub.process().pid(), "VmRSS"));
                 Thread.sleep(100);
             }
-            double wall = (System.nanoTime() - t0) / 1e9;
-            long hwm = rssKiB(hub.pid(), "VmHWM");
-            String hubLog = Files.readString(log);
+            long hwm = rssKiB(hub.process().pid(), "VmHWM");
+            String hubLog = Files.readString(hub.log());
             String manifest = s3.getObjectAsBytes(g -> g.bucket("bench-out").key(manifestKey)).asUtf8String();
-            double intake = seconds(hubLog, "Copied s3://bench-src/" + Pattern.quote(key) + ": \\d+ bytes in ([0-9.]+) s");
-            double upload = seconds(manifest, "uploaded \\d+ bytes to dublab in ([0-9.]+) s");
-            double download = seconds(hubLog, "delivered es/\\S+\\.mp4 \\(\\d+ bytes, downloaded in ([0-9.]+) s\\)");
-            double sink = seconds(hubLog, "Uploaded s3://bench-out/out/big" + sizeMiB + "/es/\\S+\\.mp4: \\d+ bytes in ([0-9.]+) s");
+            Legs hubLegs = new Legs(
+                    seconds(hubLog, "Copied s3://bench-src/" + Pattern.quote(key) + ": \\d+ bytes in ([0-9.]+) s"),
+                    seconds(manifest, "uploaded \\d+ bytes to dublab in ([0-9.]+) s"),
+                    seconds(hubLog, "delivered es/\\S+\\.mp4 \\(\\d+ bytes, downloaded in ([0-9.]+) s\\)"),
+                    seconds(hubLog, "Uploaded s3://bench-out/out/big" + sizeMiB + "/es/\\S+\\.mp4: \\d+ bytes in ([0-9.]+) s"));
             StringBuilder out = new StringBuilder();
-            out.append(String.format("== %d MiB, hub -Xmx%s ==%n", sizeMiB, heap));
-            out.append(String.format("curl GET from S3Proxy      %7.1f MiB/s%n", sizeMiB / curlGet));
-            out.append(String.format("curl PUT to S3Proxy        %7.1f MiB/s%n", sizeMiB / curlPut));
-            out.append(String.format("hub bucket → disk (intake) %7.1f MiB/s  (%.2f of curl GET)%n", sizeMiB / intake, curlGet / intake));
-            out.append(String.format("hub → provider (PUT)       %7.1f MiB/s  (%.2f of curl PUT; sandbox storage is inside the hub)%n", sizeMiB / upload, curlPut / upload));
-            out.append(String.format("provider → hub (download)  %7.1f MiB/s  (%.2f of curl GET; served by the hub itself)%n", sizeMiB / download, curlGet / download));
-            out.append(String.format("hub → S3 sink (multipart)  %7.1f MiB/s  (%.2f of curl PUT)%n", sizeMiB / sink, curlPut / sink));
-            out.append(String.format("start → job.json           %7.1f s (includes start-up, SHA-256 at intake, probe, simulated stages, polls)%n", wall));
-            out.append(String.format("RSS idle %d MiB, peak sampled %d MiB, high-water %d MiB, growth %d MiB%n",
+            out.append(String.format("== %d MiB, hub heap %s ==%n", sizeMiB, heap));
+            out.append(String.format("%-34s %9s %9s %6s%n", "leg (MiB/s)", "hub", "curl", "ratio"));
+            line(out, "bucket → hub (copy in + SHA-256)", sizeMiB, hubLegs.intake(), curl.intake());
+            line(out, "hub → provider (presigned PUT)", sizeMiB, hubLegs.providerPut(), curl.providerPut());
+            line(out, "provider → hub (download + SHA-256)", sizeMiB, hubLegs.download(), curl.download());
+            line(out, "hub → S3 sink (multipart)", sizeMiB, hubLegs.sink(), curl.sink());
+            line(out, "all four legs", 4 * sizeMiB, hubLegs.total(), curl.total());
+            out.append(String.format("hub RSS: idle %d MiB, peak sampled %d MiB, high-water %d MiB, growth %d MiB%n",
                     idle / 1024, peak / 1024, hwm / 1024, (hwm - idle) / 1024));
             System.out.print(out);
             return out.toString();
         } finally {
-            hub.destroy();
-            hub.waitFor();
+            hub.process().destroy();
+            hub.process().waitFor();
             deleteTree(root.resolve("data"));
+            deleteTree(work.resolve("simulator/.sandbox/storage"));
             for (var o : s3.listObjectsV2Paginator(l -> l.bucket("bench-out").prefix("out/big" + sizeMiB + "/")).contents()) {
                 s3.deleteObject(d -> d.bucket("bench-out").key(o.key()));
             }
             s3.deleteObject(d -> d.bucket("bench-src").key(key));
         }
+    }
+
+    static void line(StringBuilder out, String leg, long mib, double hubSeconds, double curlSeconds) {
+        out.append(String.format("%-34s %9.1f %9.1f %6.2f%n", leg, mib / hubSeconds, mib / curlSeconds, curlSeconds / hubSeconds));
+    }
+
+    static Proc startJar(String java, String heap, int port, Path log, List<String> flags, Map<String, String> env) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(java));
+        if (!heap.equals("default")) {
+            cmd.add("-Xmx" + heap);
+        }
+        cmd.add("-Dquarkus.http.port=" + port);
+        cmd.addAll(flags);
+        cmd.addAll(List.of("-jar", Path.of("target/quarkus-app/quarkus-run.jar").toAbsolutePath().toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().putAll(env);
+        return new Proc(pb.start(), port, log);
     }
 
     interface Check {
@@ -199,11 +252,31 @@ public class S3StreamBench {
         throw new IllegalStateException(what + " did not start");
     }
 
-    static double curl(List<String> command) throws Exception {
+    static int status(Proc p, String path) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + p.port() + path)).build(),
+                HttpResponse.BodyHandlers.discarding()).statusCode();
+    }
+
+    static String post(Proc p, String path) throws Exception {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + p.port() + path))
+                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() / 100 != 2) {
+            throw new IllegalStateException("POST " + path + " -> " + r.statusCode() + " " + r.body());
+        }
+        return r.body();
+    }
+
+    /** curl's own time for one transfer; it fails loudly on an HTTP error. */
+    static double curl(String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("curl", "-sS", "--fail-with-body", "-w", "%{time_total}"));
+        command.addAll(List.of(args));
+        if (!List.of(args).contains("-o")) {
+            command.addAll(List.of("-o", "/dev/null")); // a PUT's (empty) answer
+        }
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes()).trim();
         if (p.waitFor() != 0) {
-            throw new IllegalStateException(String.join(" ", command.subList(0, 4)) + " failed: " + out);
+            throw new IllegalStateException("curl " + String.join(" ", args).replaceAll("\\?\\S*", "?…") + " failed: " + out);
         }
         return Double.parseDouble(out);
     }

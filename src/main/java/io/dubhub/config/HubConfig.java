@@ -34,6 +34,26 @@ public interface HubConfig {
 
     Poll poll();
 
+    Http http();
+
+    /** Time limits of outgoing HTTP: provider API calls, and bulk transfers (uploads, downloads, bucket copies). */
+    interface Http {
+        /** HUB_HTTP_CONNECT_TIMEOUT: a host that does not accept the connection within this is a transient failure. */
+        @WithDefault("15s")
+        Duration connectTimeout();
+
+        /** HUB_HTTP_CALL_TIMEOUT: a provider API call (JSON) that has not answered within this is retried later. */
+        @WithDefault("60s")
+        Duration callTimeout();
+
+        /**
+         * HUB_HTTP_IDLE_TIMEOUT: a transfer during which no byte moves for this long is broken off and retried.
+         * Not a limit on the whole transfer: a 4 GiB upload may take as long as it takes while bytes flow.
+         */
+        @WithDefault("2m")
+        Duration idleTimeout();
+    }
+
     Ledger ledger();
 
     Sandbox sandbox();

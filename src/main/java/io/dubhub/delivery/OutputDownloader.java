@@ -1,6 +1,7 @@
 package io.dubhub.delivery;
 
 import io.dubhub.config.HubConfig;
+import io.dubhub.http.BulkHttp;
 import io.dubhub.http.UrlRedactor;
 import io.dubhub.job.HostedOutput;
 import io.dubhub.job.Job;
@@ -21,24 +22,13 @@ import org.jboss.logging.Logger;
 import software.amazon.awssdk.core.exception.SdkException;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestOutputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.time.Duration;
-import java.util.HexFormat;
 import java.util.Locale;
 
 /**
  * Streams one provider output into the job's sink folder with constant memory: bytes go through
- * a SHA-256 digest into a temp file under .work/, which is renamed into the outbox only when
+ * a SHA-256 digest ({@link BulkHttp#get}) into a temp file under .work/, which is renamed into the outbox only when
  * complete, so a consumer never sees half a file. An expired presigned link is refreshed from the
  * provider and the download tried again, not counted as a failure.
  */
@@ -50,7 +40,7 @@ public class OutputDownloader {
     private static final int MAX_REFRESHES = 2;
 
     @Inject
-    HttpClient http;
+    BulkHttp bulk;
 
     @Inject
     JobLedger ledger;
@@ -101,25 +91,26 @@ public class OutputDownloader {
     }
 
     private void fetch(Job job, OutputLink link, JobSink target, String relative) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(link.url()).timeout(Duration.ofHours(2)).GET();
-        link.headers().forEach(request::header);
         Path work = sinks.workFolder(job).resolve(link.language() + "." + safeName(link.fileName()) + ".part");
         long started = System.nanoTime();
-        HttpResponse<InputStream> response;
+        BulkHttp.Fetched fetched;
         try {
             Files.createDirectories(work.getParent());
-            response = http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
+            fetched = bulk.get(link.url(), link.headers(), work);
         } catch (IOException e) {
+            metrics.providerCall(job.provider(), "download", 0, System.nanoTime() - started);
+            deleteQuietly(work);
+            String why = e instanceof java.net.SocketTimeoutException
+                    ? "no byte arrived for " + bulk.idleTimeout().toSeconds() + " s (HUB_HTTP_IDLE_TIMEOUT)"
+                    : e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
             throw new ProviderException(job.provider(), Kind.TRANSIENT, Stage.DOWNLOAD,
-                    "download of " + link.type() + " from " + UrlRedactor.redact(link.url()) + " failed: " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ProviderException(job.provider(), Kind.TRANSIENT, Stage.DOWNLOAD, "download interrupted", e);
+                    "download of " + link.language() + " " + link.type() + " from " + UrlRedactor.redact(link.url()) + " broke off: " + why, e);
         }
-        int status = response.statusCode();
-        if (status / 100 != 2) {
-            String body = drain(response);
-            metrics.providerCall(job.provider(), "download", status, System.nanoTime() - started);
+        int status = fetched.status();
+        metrics.providerCall(job.provider(), "download", status, System.nanoTime() - started);
+        if (!fetched.ok()) {
+            String body = fetched.answer().body() == null ? "" : fetched.answer().body();
+            body = body.length() > 2000 ? body.substring(0, 2000) : body;
             String lower = body.toLowerCase(Locale.ROOT);
             if ((status == 403 || status == 400 || status == 401) && (lower.contains("expired") || lower.contains("accessdenied"))) {
                 throw new ExpiredLinkException(UrlRedactor.redact(link.url()) + ": " + body);
@@ -128,26 +119,9 @@ public class OutputDownloader {
             throw new ProviderException(job.provider(), kind, Stage.DOWNLOAD, status,
                     "download of " + link.language() + " " + link.type() + " answered HTTP " + status, body);
         }
-        long expected = response.headers().firstValueAsLong("Content-Length").orElse(-1);
-        long bytes;
-        String sha256;
-        try (InputStream in = response.body();
-             OutputStream out = new DigestOutputStream(Files.newOutputStream(work), sha256Digest())) {
-            bytes = in.transferTo(out);
-            out.flush();
-            sha256 = HexFormat.of().formatHex(((DigestOutputStream) out).getMessageDigest().digest());
-        } catch (IOException e) {
-            deleteQuietly(work);
-            throw new ProviderException(job.provider(), Kind.TRANSIENT, Stage.DOWNLOAD,
-                    "download of " + link.language() + " " + link.type() + " broke off: " + e.getMessage(), e);
-        }
-        metrics.providerCall(job.provider(), "download", status, System.nanoTime() - started);
+        long bytes = fetched.bytes();
+        String sha256 = fetched.sha256();
         double downloadSeconds = (System.nanoTime() - started) / 1e9;
-        if (expected >= 0 && bytes != expected) {
-            deleteQuietly(work);
-            throw new ProviderException(job.provider(), Kind.TRANSIENT, Stage.DOWNLOAD, status,
-                    "download of " + link.language() + " " + link.type() + " was truncated: " + bytes + " of " + expected + " bytes", null);
-        }
         CrashPoints.reached(CrashPoints.MID_DOWNLOAD);
         try {
             target.put(relative, work);
@@ -188,23 +162,6 @@ public class OutputDownloader {
             cleaned = cleaned.substring(1);
         }
         return cleaned.isBlank() ? "output.bin" : cleaned;
-    }
-
-    private static String drain(HttpResponse<InputStream> response) {
-        try (InputStream in = response.body()) {
-            byte[] head = in.readNBytes(2000);
-            return new String(head, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            return "";
-        }
-    }
-
-    private static MessageDigest sha256Digest() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     private static void deleteQuietly(Path p) {

@@ -18,7 +18,7 @@ import java.nio.file.Path;
  * large, streamed from the file), then the local copy is deleted; job.json is one PUT after all
  * outputs, and S3 PUTs are atomic, so the manifest's presence means the job is complete.
  */
-record S3Sink(S3Client s3, S3FileUpload.PartTransport parts, S3Location folder) implements JobSink {
+record S3Sink(S3Client s3, S3FileUpload.PartTransport parts, S3FileUpload.Layout layout, S3Location folder) implements JobSink {
 
     private static final Logger LOG = Logger.getLogger(S3Sink.class);
 
@@ -46,7 +46,7 @@ record S3Sink(S3Client s3, S3FileUpload.PartTransport parts, S3Location folder) 
         long size = Files.size(complete);
         long started = System.nanoTime();
         String type = URLConnection.guessContentTypeFromName(relative);
-        int requests = S3FileUpload.upload(s3, parts, folder.bucket(), folder.key(relative), complete, size,
+        int requests = S3FileUpload.upload(s3, parts, layout, folder.bucket(), folder.key(relative), complete, size,
                 type == null ? "application/octet-stream" : type);
         double seconds = Math.max(1e-9, (System.nanoTime() - started) / 1e9);
         LOG.infof("Uploaded %s%s: %d bytes in %.2f s (%.0f MiB/s, %d request(s))", folder, relative, size, seconds,

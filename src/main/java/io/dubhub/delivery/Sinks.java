@@ -4,6 +4,8 @@ import io.dubhub.config.HubConfig;
 import io.dubhub.job.Job;
 import io.dubhub.ledger.JobLedger;
 import jakarta.enterprise.context.ApplicationScoped;
+import io.dubhub.s3.S3Config;
+import io.dubhub.s3.S3FileUpload;
 import io.dubhub.s3.S3Location;
 import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
@@ -25,6 +27,9 @@ public class Sinks {
 
     @Inject
     JobLedger ledger;
+
+    @Inject
+    S3Config s3Config;
 
     @Inject
     Instance<S3Client> s3;
@@ -60,7 +65,8 @@ public class Sinks {
         if (!S3Location.isS3(sink)) {
             return new FolderSink(jobFolder(job), workFolder(job));
         }
-        return new S3Sink(s3.get(), this::putPart, s3Folder(job, S3Location.parse(sink)));
+        return new S3Sink(s3.get(), this::putPart, new S3FileUpload.Layout(s3Config.partSize().asLongValue(), s3Config.parallelParts()),
+                s3Folder(job, S3Location.parse(sink)));
     }
 
     /** One multipart part as a presigned PUT with an exact Content-Length and no Content-Type (see S3FileUpload.PartTransport). */

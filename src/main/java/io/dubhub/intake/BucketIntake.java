@@ -1,6 +1,7 @@
 package io.dubhub.intake;
 
 import io.dubhub.config.HubConfig;
+import io.dubhub.http.BulkHttp;
 import io.dubhub.ledger.JobLedger;
 import io.dubhub.provider.ProviderAdapter;
 import io.dubhub.provider.ProviderRegistry;
@@ -17,11 +18,14 @@ import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
+import software.amazon.awssdk.services.s3.presigner.S3Presigner;
 
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.dubhub.job.Job;
 
@@ -49,10 +53,18 @@ public class BucketIntake {
 
     /** The hub's own area inside a watched prefix (archives, deliveries): never taken as sources. */
     public static final String HUB_PREFIX = "_dubhub/";
+    /** How long the presigned GET by which an object is copied in stays valid; the copy itself may take longer. */
+    private static final Duration COPY_LINK_VALIDITY = Duration.ofHours(1);
     public static final String DEFAULT_PARTIAL_SUFFIXES = ".part,.tmp,.crdownload,.partial,.uploading";
 
     @Inject
     Instance<S3Client> s3;
+
+    @Inject
+    Instance<S3Presigner> presigner;
+
+    @Inject
+    BulkHttp bulk;
 
     @Inject
     Intake intake;
@@ -311,12 +323,23 @@ public class BucketIntake {
             Path tmp = file.resolveSibling("." + file.getFileName() + ".download");
             Files.deleteIfExists(tmp);
             long started = System.nanoTime();
-            // Streamed to disk; If-Match: the bytes are the version we listed, not a newer upload.
-            client.getObject(g -> g.bucket(bucket).key(key).ifMatch(etag.isEmpty() ? null : "\"" + etag + "\""),
-                    ResponseTransformer.toFile(tmp));
+            // Streamed to disk and hashed on the way (one read of the object, none of the file); If-Match:
+            // the bytes are the version we listed, not a newer upload. A presigned GET so the bytes move on
+            // the bulk client (the SDK's URL-connection client reads them in small pieces).
+            URI url = URI.create(presigner.get().presignGetObject(g -> g.signatureDuration(COPY_LINK_VALIDITY)
+                    .getObjectRequest(o -> o.bucket(bucket).key(key))).url().toString());
+            BulkHttp.Fetched copied = bulk.get(url, etag.isEmpty() ? Map.of() : Map.of("If-Match", "\"" + etag + "\""), tmp);
+            if (copied.status() == 412 || copied.status() == 404) {
+                LOG.debugf("s3://%s/%s changed or vanished while being taken; the next scan sees its new state", bucket, key);
+                return new Taken(null, false);
+            }
+            if (!copied.ok()) {
+                throw S3Exception.builder().statusCode(copied.status())
+                        .message("cannot copy s3://" + bucket + "/" + key + ": " + s3ErrorCode(copied.answer().body())).build();
+            }
             double seconds = Math.max(1e-9, (System.nanoTime() - started) / 1e9);
-            LOG.infof("Copied s3://%s/%s: %d bytes in %.2f s (%.0f MiB/s)", bucket, key, source.size(), seconds,
-                    source.size() / seconds / (1024 * 1024));
+            LOG.infof("Copied s3://%s/%s: %d bytes in %.2f s (%.0f MiB/s, SHA-256 included)", bucket, key, copied.bytes(), seconds,
+                    copied.bytes() / seconds / (1024 * 1024));
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             Files.deleteIfExists(sidecar);
             try {
@@ -327,7 +350,7 @@ public class BucketIntake {
             } catch (NoSuchKeyException noSidecar) {
                 // the template's defaults apply
             }
-            String sha256 = Intake.sha256(file);
+            String sha256 = copied.sha256();
             String id = intake.register(provider, routeId, sourceKey, file, file.getFileName().toString(), Files.size(file), sha256,
                     defaults, sink, source.toJson(json));
             return new Taken(id, true);
@@ -341,6 +364,18 @@ public class BucketIntake {
             LOG.errorf("Route %s: cannot copy s3://%s/%s to %s: %s", routeId, bucket, key, file, e.getMessage());
             return new Taken(null, false);
         }
+    }
+
+    /** S3's error code out of its XML error body ("AccessDenied"), or the status alone. */
+    private static String s3ErrorCode(String body) {
+        if (body != null) {
+            int a = body.indexOf("<Code>");
+            int b = body.indexOf("</Code>");
+            if (a >= 0 && b > a) {
+                return body.substring(a + 6, b);
+            }
+        }
+        return "no error code in the answer";
     }
 
     private static String safe(String segment) {

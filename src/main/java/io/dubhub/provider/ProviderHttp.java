@@ -27,10 +27,12 @@ import java.util.Map;
 public class ProviderHttp {
 
     private static final Logger LOG = Logger.getLogger(ProviderHttp.class);
-    private static final Duration CALL_TIMEOUT = Duration.ofSeconds(60);
 
     @Inject
     HttpClient http;
+
+    @Inject
+    io.dubhub.config.HubConfig config;
 
     @Inject
     ObjectMapper json;
@@ -47,7 +49,8 @@ public class ProviderHttp {
 
     public Answer call(String provider, String operation, Stage stage, String method, URI uri,
                        Map<String, String> headers, Object body) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(CALL_TIMEOUT).header("Accept", "application/json");
+        Duration timeout = config.http().callTimeout();
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(timeout).header("Accept", "application/json");
         headers.forEach(request::header);
         try {
             if (body == null) {
@@ -65,7 +68,7 @@ public class ProviderHttp {
             response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
         } catch (HttpTimeoutException e) {
             metrics.providerCall(provider, operation, 0, System.nanoTime() - started);
-            throw new ProviderException(provider, Kind.TRANSIENT, stage, provider + " did not answer " + operation + " within " + CALL_TIMEOUT.toSeconds() + " s", e);
+            throw new ProviderException(provider, Kind.TRANSIENT, stage, provider + " did not answer " + operation + " within " + describe(timeout) + " (HUB_HTTP_CALL_TIMEOUT)", e);
         } catch (IOException e) {
             metrics.providerCall(provider, operation, 0, System.nanoTime() - started);
             throw new ProviderException(provider, Kind.TRANSIENT, stage, provider + " could not be reached for " + operation + ": " + e.getMessage(), e);
@@ -88,6 +91,10 @@ public class ProviderHttp {
             }
         }
         return new Answer(response.statusCode(), parsed, raw, response.headers().map());
+    }
+
+    private static String describe(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
     }
 
     /** The provider's own error text: {"error": "..."} / {"message": "..."} / the raw body. */

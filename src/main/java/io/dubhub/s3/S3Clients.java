@@ -45,7 +45,8 @@ public class S3Clients {
                 .forcePathStyle(config.pathStyle())
                 // S3-compatible stores (MinIO, S3Proxy, R2...) do not all take the SDK's default CRC trailers.
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                .overrideConfiguration(o -> o.addExecutionInterceptor(new NoExpectContinue()));
         config.endpoint().filter(e -> !e.isBlank()).map(URI::create).ifPresent(builder::endpointOverride);
         LOG.infof("S3 client: endpoint %s, region %s, path style %s, %s credentials",
                 config.endpoint().orElse("AWS"), config.region(), config.pathStyle(), credentialsKind());

@@ -26,4 +26,12 @@ public interface S3Config {
     /** Bucket in the path (http://host/bucket/key) instead of the host name. */
     @WithDefault("false")
     boolean pathStyle();
+
+    /** HUB_S3_PART_SIZE: multipart part size of the S3 sink (5M .. 5G); smaller files go up in one PUT. */
+    @WithDefault("64M")
+    io.quarkus.runtime.configuration.MemorySize partSize();
+
+    /** HUB_S3_PARALLEL_PARTS: parts of one file uploaded at once. */
+    @WithDefault("4")
+    int parallelParts();
 }

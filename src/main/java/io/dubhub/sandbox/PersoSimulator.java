@@ -11,6 +11,7 @@ import io.dubhub.media.MediaInfo;
 import io.dubhub.media.MediaProbe;
 import io.quarkus.vertx.http.runtime.RouteConstants;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.file.AsyncFile;
 import io.vertx.core.file.OpenOptions;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
@@ -909,27 +910,38 @@ public class PersoSimulator {
         }
         ctx.vertx().fileSystem().open(tmp.toString(), new OpenOptions().setWrite(true).setCreate(true).setTruncateExisting(true))
                 .onFailure(err -> reject(ctx, operation, 500, "InternalError", err.getMessage()))
-                .onSuccess(file -> req.pipeTo(file).onComplete(piped -> {
-                    long got;
-                    try {
-                        got = Files.size(tmp);
-                    } catch (IOException e) {
-                        got = -1;
+                .onSuccess(file -> {
+                    // Azure answers 100 once the request passed its checks, as S3 does
+                    if (SandboxStorage.expectsContinue(req)) {
+                        req.response().writeContinue();
                     }
-                    if (piped.failed() || got != expected) {
-                        quietlyDelete(tmp);
-                        reject(ctx, operation, 400, "InvalidInput", "body length " + got + " does not match Content-Length " + expected);
-                        return;
-                    }
-                    try {
-                        move(tmp, target);
-                    } catch (IOException e) {
-                        reject(ctx, operation, 500, "InternalError", e.getMessage());
-                        return;
-                    }
-                    logBlob(operation, req.path(), 201);
-                    ctx.response().setStatusCode(201).putHeader(HttpHeaders.CONTENT_LENGTH, "0").end();
-                }));
+                    pipeBlob(ctx, operation, req, file, tmp, target, expected);
+                });
+    }
+
+    private void pipeBlob(RoutingContext ctx, String operation, HttpServerRequest req, AsyncFile file, Path tmp, Path target,
+                          long expected) {
+        req.pipeTo(file).onComplete(piped -> {
+            long got;
+            try {
+                got = Files.size(tmp);
+            } catch (IOException e) {
+                got = -1;
+            }
+            if (piped.failed() || got != expected) {
+                quietlyDelete(tmp);
+                reject(ctx, operation, 400, "InvalidInput", "body length " + got + " does not match Content-Length " + expected);
+                return;
+            }
+            try {
+                move(tmp, target);
+            } catch (IOException e) {
+                reject(ctx, operation, 500, "InternalError", e.getMessage());
+                return;
+            }
+            logBlob(operation, req.path(), 201);
+            ctx.response().setStatusCode(201).putHeader(HttpHeaders.CONTENT_LENGTH, "0").end();
+        });
     }
 
     private Void commitBlocks(String blobPath, String xml) throws IOException {

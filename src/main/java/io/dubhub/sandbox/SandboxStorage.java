@@ -248,6 +248,7 @@ public class SandboxStorage {
                 .handler(this::handlePut);
         router.route(PATH + "*").method(HttpMethod.GET).handler(this::handleGet);
         router.route(CONTROL_PATH + "puts").method(HttpMethod.GET).handler(this::handlePutCounts);
+        router.route(CONTROL_PATH + "presign").method(HttpMethod.POST).handler(this::handlePresign);
         removeStaleTempFiles();
         LOG.infof("Sandbox storage serving %s* from %s", PATH, root());
     }
@@ -493,6 +494,26 @@ public class SandboxStorage {
         });
     }
 
+    /**
+     * POST ?method=PUT|GET&key=…[&contentType=…]: a link as the simulators hand out, for tools that
+     * compare themselves with the hub on the same storage (bench/S3StreamBench's curl legs).
+     */
+    private void handlePresign(RoutingContext ctx) {
+        String key = ctx.queryParams().get("key");
+        String method = ctx.queryParams().get("method");
+        try {
+            URI url = "PUT".equals(method) ? presignPut(key, ctx.queryParams().get("contentType"), Duration.ofHours(1))
+                    : "GET".equals(method) ? presignGet(key, Duration.ofHours(1)) : null;
+            if (url == null) {
+                ctx.response().setStatusCode(400).end("method must be PUT or GET");
+                return;
+            }
+            ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "text/plain").end(url.toString());
+        } catch (IllegalArgumentException e) {
+            ctx.response().setStatusCode(400).end(e.getMessage());
+        }
+    }
+
     private void handlePutCounts(RoutingContext ctx) {
         String key = ctx.queryParams().get("key");
         StringBuilder json = new StringBuilder("{");
@@ -565,7 +586,7 @@ public class SandboxStorage {
         req.resume();
     }
 
-    private static boolean expectsContinue(HttpServerRequest req) {
+    static boolean expectsContinue(HttpServerRequest req) {
         String expect = req.getHeader(HttpHeaders.EXPECT);
         return expect != null && expect.equalsIgnoreCase("100-continue");
     }

@@ -1,25 +1,17 @@
 package io.dubhub.upload;
 
+import io.dubhub.http.BulkHttp;
 import io.dubhub.http.UrlRedactor;
 import io.dubhub.job.Stage;
 import io.dubhub.provider.ProviderException;
 import io.dubhub.provider.ProviderException.Kind;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -53,13 +45,13 @@ public final class AzureBlobUploader {
     private static final Pattern ERROR_CODE = Pattern.compile("<Code>([^<]+)</Code>");
     private static final Pattern ERROR_MESSAGE = Pattern.compile("<Message>([^<]*)</Message>", Pattern.DOTALL);
 
-    private final HttpClient http;
+    private final BulkHttp http;
     private final String provider;
     private final long singlePutMaxBytes;
     private final long blockBytes;
     private final int maxSasUrls;
 
-    public AzureBlobUploader(HttpClient http, String provider, long singlePutMaxBytes, long blockBytes, int maxSasUrls) {
+    public AzureBlobUploader(BulkHttp http, String provider, long singlePutMaxBytes, long blockBytes, int maxSasUrls) {
         if (blockBytes <= 0 || blockBytes > 4000L * 1024 * 1024) {
             throw new IllegalArgumentException("block size must be 1 byte .. 4000 MiB: " + blockBytes);
         }
@@ -137,40 +129,33 @@ public final class AzureBlobUploader {
 
     /** One streamed PUT of a byte range with exactly the given headers (tests use it to break the rules on purpose). */
     public void put(URI url, Path file, long offset, long length, Map<String, String> headers) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(url)
-                .timeout(Duration.ofMinutes(10).plusSeconds(length / (1024 * 1024)))
-                .PUT(HttpRequest.BodyPublishers.fromPublisher(
-                        HttpRequest.BodyPublishers.ofInputStream(() -> openRange(file, offset, length)), length));
-        headers.forEach(request::header);
         boolean putBlob = url.getRawQuery() == null || !url.getRawQuery().contains("comp=");
         boolean blobTypeMissing = putBlob && headers.keySet().stream().noneMatch(h -> h.equalsIgnoreCase("x-ms-blob-type"));
-        send(url, request, blobTypeMissing);
+        send(url, () -> http.put(url, file, offset, length, headers), blobTypeMissing);
     }
 
     private void putBytes(URI url, byte[] body, Map<String, String> headers) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(url).timeout(Duration.ofMinutes(2))
-                .PUT(HttpRequest.BodyPublishers.ofByteArray(body));
-        headers.forEach(request::header);
-        send(url, request, false);
+        send(url, () -> http.put(url, body, headers), false);
     }
 
-    private void send(URI url, HttpRequest.Builder request, boolean blobTypeMissing) {
-        HttpResponse<String> response;
+    private interface Exchange {
+        BulkHttp.Answer run() throws IOException;
+    }
+
+    private void send(URI url, Exchange exchange, boolean blobTypeMissing) {
+        BulkHttp.Answer response;
         try {
-            response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            response = exchange.run();
         } catch (IOException e) {
             throw new ProviderException(provider, Kind.TRANSIENT, Stage.UPLOAD,
                     "upload to the blob storage " + UrlRedactor.redact(url) + " broke off: " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ProviderException(provider, Kind.TRANSIENT, Stage.UPLOAD, "upload interrupted", e);
         }
-        int status = response.statusCode();
-        if (status / 100 == 2) {
+        int status = response.status();
+        if (response.ok()) {
             return;
         }
         String body = response.body();
-        String code = response.headers().firstValue("x-ms-error-code").orElseGet(() -> match(ERROR_CODE, body));
+        String code = response.header("x-ms-error-code") != null ? response.header("x-ms-error-code") : match(ERROR_CODE, body);
         String message = match(ERROR_MESSAGE, body);
         String said = (code == null ? "" : code) + (message == null ? "" : (code == null ? "" : ": ") + message.trim());
         String where = UrlRedactor.redact(withoutQuery(url));
@@ -250,16 +235,6 @@ public final class AzureBlobUploader {
     static URI withQuery(URI url, String extra) {
         String s = url.toString();
         return URI.create(s + (s.indexOf('?') < 0 ? "?" : "&") + extra);
-    }
-
-    private static InputStream openRange(Path file, long offset, long length) {
-        try {
-            FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
-            channel.position(offset);
-            return new PresignedPutUploader.BoundedInputStream(Channels.newInputStream(channel), length);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     private static String match(Pattern p, String body) {

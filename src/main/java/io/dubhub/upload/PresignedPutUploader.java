@@ -1,5 +1,6 @@
 package io.dubhub.upload;
 
+import io.dubhub.http.BulkHttp;
 import io.dubhub.http.UrlRedactor;
 import io.dubhub.job.Stage;
 import io.dubhub.metrics.HubMetrics;
@@ -11,16 +12,9 @@ import jakarta.inject.Named;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
@@ -36,7 +30,7 @@ public class PresignedPutUploader {
     private static final Logger LOG = Logger.getLogger(PresignedPutUploader.class);
 
     @Inject
-    HttpClient http;
+    BulkHttp bulk;
 
     @Inject
     HubMetrics metrics;
@@ -57,34 +51,35 @@ public class PresignedPutUploader {
      */
     public UploadResult putRange(String provider, URI url, Path file, long offset, long length, String contentType,
                                  Map<String, String> extraHeaders) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(url)
-                .timeout(timeoutFor(length))
-                .PUT(HttpRequest.BodyPublishers.fromPublisher(
-                        HttpRequest.BodyPublishers.ofInputStream(() -> openRange(file, offset, length)), length));
+        Map<String, String> headers = new LinkedHashMap<>(extraHeaders);
         if (contentType != null) {
-            request.header("Content-Type", contentType);
+            headers.put("Content-Type", contentType);
         }
-        extraHeaders.forEach(request::header);
         long started = System.nanoTime();
-        HttpResponse<String> response;
+        BulkHttp.Answer response;
         try {
-            response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            response = bulk.put(url, file, offset, length, headers);
         } catch (IOException e) {
+            metrics.providerCall(provider, "upload", 0, System.nanoTime() - started);
             throw new ProviderException(provider, Kind.TRANSIENT, Stage.UPLOAD,
-                    "upload to " + UrlRedactor.redact(url) + " broke off: " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ProviderException(provider, Kind.TRANSIENT, Stage.UPLOAD, "upload interrupted", e);
+                    "upload to " + UrlRedactor.redact(url) + " broke off: " + describe(e), e);
         }
-        metrics.providerCall(provider, "upload", response.statusCode(), System.nanoTime() - started);
-        int status = response.statusCode();
-        if (status / 100 == 2) {
+        metrics.providerCall(provider, "upload", response.status(), System.nanoTime() - started);
+        int status = response.status();
+        if (response.ok()) {
             metrics.bytesMoved(provider, "upload", length);
-            String etag = response.headers().firstValue("ETag").orElse(null);
             LOG.debugf("%s: uploaded %d bytes to %s (HTTP %d)", provider, length, UrlRedactor.redact(url), status);
-            return new UploadResult(status, etag, length);
+            return new UploadResult(status, response.header("ETag"), length);
         }
         throw classify(provider, url, status, response.body(), contentType);
+    }
+
+    /** An I/O failure in words: a timeout says how long nothing moved. */
+    private String describe(IOException e) {
+        if (e instanceof java.net.SocketTimeoutException) {
+            return "no byte moved for " + bulk.idleTimeout().toSeconds() + " s (HUB_HTTP_IDLE_TIMEOUT)";
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 
     private static ProviderException classify(String provider, URI url, int status, String body, String contentType) {
@@ -111,60 +106,5 @@ public class PresignedPutUploader {
         }
         return new ProviderException(provider, Kind.REJECTED, Stage.UPLOAD, status,
                 "the storage refused the upload with HTTP " + status + " (" + where + ")", snippet);
-    }
-
-    private static InputStream openRange(Path file, long offset, long length) {
-        try {
-            FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
-            channel.position(offset);
-            return new BoundedInputStream(Channels.newInputStream(channel), length);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
-
-    /** Generous but finite: the JDK client's timeout covers the whole exchange, body included. */
-    private static Duration timeoutFor(long bytes) {
-        return Duration.ofMinutes(10).plusSeconds(bytes / (1024 * 1024));
-    }
-
-    /** Reads at most {@code limit} bytes so a part never runs into the next one. */
-    static final class BoundedInputStream extends InputStream {
-        private final InputStream in;
-        private long remaining;
-
-        BoundedInputStream(InputStream in, long limit) {
-            this.in = in;
-            this.remaining = limit;
-        }
-
-        @Override
-        public int read() throws IOException {
-            if (remaining <= 0) {
-                return -1;
-            }
-            int b = in.read();
-            if (b >= 0) {
-                remaining--;
-            }
-            return b;
-        }
-
-        @Override
-        public int read(byte[] buf, int off, int len) throws IOException {
-            if (remaining <= 0) {
-                return -1;
-            }
-            int n = in.read(buf, off, (int) Math.min(len, remaining));
-            if (n > 0) {
-                remaining -= n;
-            }
-            return n;
-        }
-
-        @Override
-        public void close() throws IOException {
-            in.close();
-        }
     }
 }

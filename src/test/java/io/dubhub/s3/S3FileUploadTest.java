@@ -24,7 +24,8 @@ class S3FileUploadTest {
         S3Client s3 = proxy.client();
         String bucket = proxy.createBucket("upload-" + Long.toHexString(System.nanoTime()));
         Path file = Files.createTempFile("multipart", ".bin");
-        long size = 2 * S3FileUpload.MIN_PART_SIZE + 12345; // three parts, the last one short
+        S3FileUpload.Layout layout = new S3FileUpload.Layout(S3FileUpload.MIN_PART_SIZE, 2);
+        long size = 2 * layout.partSize() + 12345; // three parts, the last one short
         MessageDigest local = MessageDigest.getInstance("SHA-256");
         try (OutputStream out = Files.newOutputStream(file)) {
             Random random = new Random(42);
@@ -38,7 +39,7 @@ class S3FileUploadTest {
             }
         }
         try {
-            int requests = S3FileUpload.upload(s3, bucket, "out/big.bin", file, size, "application/octet-stream");
+            int requests = S3FileUpload.upload(s3, null, layout, bucket, "out/big.bin", file, size, "application/octet-stream");
 
             assertThat(requests).isEqualTo(3 + 2);
             assertThat(s3.headObject(h -> h.bucket(bucket).key("out/big.bin")).contentLength()).isEqualTo(size);
@@ -59,9 +60,10 @@ class S3FileUploadTest {
 
     @Test
     void partSizeStaysWithinTenThousandParts() {
-        assertThat(S3FileUpload.partSize(100L * 1024 * 1024)).isEqualTo(S3FileUpload.MIN_PART_SIZE);
+        long preferred = S3FileUpload.Layout.DEFAULT.partSize();
+        assertThat(S3FileUpload.partSize(100L * 1024 * 1024, preferred)).isEqualTo(preferred);
         long fiveTiB = 5L * 1024 * 1024 * 1024 * 1024;
-        long part = S3FileUpload.partSize(fiveTiB);
+        long part = S3FileUpload.partSize(fiveTiB, preferred);
         assertThat((fiveTiB + part - 1) / part).isLessThanOrEqualTo(S3FileUpload.MAX_PARTS);
         assertThat(part % (1024 * 1024)).isZero();
     }

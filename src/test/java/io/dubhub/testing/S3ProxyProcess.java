@@ -215,7 +215,8 @@ public final class S3ProxyProcess implements AutoCloseable {
                             // S3Proxy and the providers' presigned flows do not need it.
                             .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                             .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
-                            .overrideConfiguration(o -> o.apiCallTimeout(Duration.ofSeconds(60)))
+                            .overrideConfiguration(o -> o.apiCallTimeout(Duration.ofSeconds(60))
+                                    .addExecutionInterceptor(new io.dubhub.s3.NoExpectContinue()))
                             .build();
                 }
                 c = client;

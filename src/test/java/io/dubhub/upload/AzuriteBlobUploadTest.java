@@ -1,5 +1,6 @@
 package io.dubhub.upload;
 
+import io.dubhub.http.BulkHttp;
 import io.dubhub.provider.ProviderException;
 import io.dubhub.testing.AzuriteProcess;
 import io.dubhub.testing.Drops;
@@ -29,6 +30,7 @@ class AzuriteBlobUploadTest {
 
     static AzuriteProcess azurite;
     static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    static final BulkHttp BULK = new BulkHttp(Duration.ofSeconds(10), Duration.ofMinutes(1));
     static final String CONTAINER = "perso-upload";
 
     @BeforeAll
@@ -66,7 +68,7 @@ class AzuriteBlobUploadTest {
     @Test
     void aPutWithoutBlobTypeIsRefusedWith400AndSaysWhichHeader() throws Exception {
         Path f = file(10_000);
-        AzureBlobUploader uploader = new AzureBlobUploader(HTTP, "perso", 1 << 20, 1 << 18, 3);
+        AzureBlobUploader uploader = new AzureBlobUploader(BULK, "perso", 1 << 20, 1 << 18, 3);
         URI sas = azurite.blobSas(CONTAINER, "no-type.mp4", Instant.now().plusSeconds(600), "rcw");
         assertThatThrownBy(() -> uploader.put(sas, f, 0, Files.size(f), Map.of("Content-Type", "application/octet-stream")))
                 .isInstanceOfSatisfying(ProviderException.class, e -> {
@@ -86,7 +88,7 @@ class AzuriteBlobUploadTest {
             handedOut.add(u);
             return u;
         };
-        AzureBlobUploader uploader = new AzureBlobUploader(HTTP, "perso", 1 << 20, 1 << 18, 3);
+        AzureBlobUploader uploader = new AzureBlobUploader(BULK, "perso", 1 << 20, 1 << 18, 3);
         AzureBlobUploader.Result result = uploader.upload(f, source);
         assertThat(result.sasUrlsUsed()).isEqualTo(2);
         assertThat(handedOut).hasSize(2);
@@ -102,7 +104,7 @@ class AzuriteBlobUploadTest {
     void aTamperedSasIsRefusedAndTheUploaderGivesUpAfterItsBound() throws Exception {
         Path f = file(1000);
         int[] asked = {0};
-        AzureBlobUploader uploader = new AzureBlobUploader(HTTP, "perso", 1 << 20, 1 << 18, 3);
+        AzureBlobUploader uploader = new AzureBlobUploader(BULK, "perso", 1 << 20, 1 << 18, 3);
         assertThatThrownBy(() -> uploader.upload(f, () -> {
             asked[0]++;
             String good = azurite.blobSas(CONTAINER, "tampered.mp4", Instant.now().plusSeconds(600), "rcw").toString();
@@ -119,7 +121,7 @@ class AzuriteBlobUploadTest {
     void aFileAboveTheSinglePutThresholdGoesInBlocks() throws Exception {
         long size = 5L * 1024 * 1024 + 12_345;
         Path f = file(size);
-        AzureBlobUploader uploader = new AzureBlobUploader(HTTP, "perso", 1024 * 1024, 1024 * 1024, 3);
+        AzureBlobUploader uploader = new AzureBlobUploader(BULK, "perso", 1024 * 1024, 1024 * 1024, 3);
         long started = System.nanoTime();
         AzureBlobUploader.Result result = uploader.upload(f,
                 () -> azurite.blobSas(CONTAINER, "big.mp4", Instant.now().plusSeconds(600), "rcw"));
@@ -139,7 +141,7 @@ class AzuriteBlobUploadTest {
         long size = 3L * 1024 * 1024;
         Path f = file(size);
         int[] asked = {0};
-        AzureBlobUploader uploader = new AzureBlobUploader(HTTP, "perso", 1024 * 1024, 1024 * 1024, 3);
+        AzureBlobUploader uploader = new AzureBlobUploader(BULK, "perso", 1024 * 1024, 1024 * 1024, 3);
         AzureBlobUploader.Result result = uploader.upload(f, () -> {
             asked[0]++;
             return azurite.blobSas(CONTAINER, "mid.mp4", asked[0] == 1 ? Instant.now().minusSeconds(60) : Instant.now().plusSeconds(600), "rcw");

@@ -1,5 +1,6 @@
 package io.dubhub.upload;
 
+import io.dubhub.http.BulkHttp;
 import io.dubhub.metrics.HubMetrics;
 import io.dubhub.provider.ProviderException;
 import io.dubhub.testing.S3ProxyProcess;
@@ -27,7 +28,6 @@ import java.io.OutputStream;
 import java.lang.reflect.Field;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -104,10 +104,7 @@ class PresignedPutUploaderS3ProxyTest {
         field.setAccessible(true);
         field.set(metrics, registry);
         uploader = new PresignedPutUploader();
-        uploader.http = HttpClient.newBuilder()
-                .version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(10))
-                .build();
+        uploader.bulk = new BulkHttp(Duration.ofSeconds(10), Duration.ofMinutes(1));
         uploader.metrics = metrics;
     }
 

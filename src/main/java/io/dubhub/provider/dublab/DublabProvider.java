@@ -309,7 +309,7 @@ public class DublabProvider implements ProviderAdapter {
         UploadResult result = uploader.putFile(ID, URI.create(uploadUrl), Path.of(job.sourceLocation()), media.mimeType());
         double seconds = (System.nanoTime() - started) / 1e9;
         ledger.recordDone(job.id(), OP_UPLOAD, "job", result.etag(), null);
-        ledger.event(job.id(), Stage.UPLOAD, String.format(Locale.ROOT, "uploaded %d bytes to dublab in %.1f s (%s)",
+        ledger.event(job.id(), Stage.UPLOAD, String.format(Locale.ROOT, "uploaded %d bytes to dublab in %.2f s (%s)",
                 result.bytes(), seconds, media.mimeType()));
     }
 

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dubhub.config.HubConfig;
+import io.dubhub.http.BulkHttp;
 import io.dubhub.job.Job;
 import io.dubhub.job.JobRejectedException;
 import io.dubhub.job.JobSpec;
@@ -36,7 +37,6 @@ import org.jboss.logging.Logger;
 
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -101,7 +101,7 @@ public class PersoProvider implements ProviderAdapter {
     ProviderHttp http;
 
     @Inject
-    HttpClient httpClient;
+    BulkHttp bulkHttp;
 
     @Inject
     JobLedger ledger;
@@ -260,7 +260,7 @@ public class PersoProvider implements ProviderAdapter {
     }
 
     AzureBlobUploader uploader() {
-        return new AzureBlobUploader(httpClient, ID, cfg().singlePutMaxBytes(), cfg().blockBytes(), 4);
+        return new AzureBlobUploader(bulkHttp, ID, cfg().singlePutMaxBytes(), cfg().blockBytes(), 4);
     }
 
     private URI sasUrl(String fileName) {

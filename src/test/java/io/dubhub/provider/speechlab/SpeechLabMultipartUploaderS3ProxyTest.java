@@ -4,6 +4,7 @@ import io.dubhub.metrics.HubMetrics;
 import io.dubhub.provider.ProviderException;
 import io.dubhub.provider.speechlab.SpeechLabMultipartUploader.Part;
 import io.dubhub.testing.S3ProxyProcess;
+import io.dubhub.http.BulkHttp;
 import io.dubhub.upload.PresignedPutUploader;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterAll;
@@ -25,7 +26,6 @@ import java.io.OutputStream;
 import java.lang.reflect.Field;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -77,13 +77,14 @@ class SpeechLabMultipartUploaderS3ProxyTest {
         s3.deleteBucket(bucket);
     }
 
+    static final BulkHttp BULK = new BulkHttp(Duration.ofSeconds(10), Duration.ofMinutes(1));
+
     @BeforeEach
     void beans() throws ReflectiveOperationException {
         HubMetrics metrics = new HubMetrics();
         set(HubMetrics.class, metrics, "registry", new SimpleMeterRegistry());
         puts = new PresignedPutUploader();
-        set(PresignedPutUploader.class, puts, "http", HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(10)).build());
+        set(PresignedPutUploader.class, puts, "bulk", BULK);
         set(PresignedPutUploader.class, puts, "metrics", metrics);
         multipart = new SpeechLabMultipartUploader();
         multipart.uploader = puts;

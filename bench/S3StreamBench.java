@@ -45,6 +45,7 @@ public class S3StreamBench {
     static final String KEY = "bench-access-key";
     static final String SECRET = "bench-secret-key";
     static final HttpClient HTTP = HttpClient.newHttpClient();
+    static final long WARM_UP_BYTES = 256L * 1024 * 1024;
 
     record Proc(Process process, int port, Path log) {
     }
@@ -63,6 +64,8 @@ public class S3StreamBench {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
 
         int s3Port = freePort();
+        deleteTree(work.resolve("s3")); // a fresh store: buckets and objects of an earlier run would be in the way
+        deleteTree(work.resolve("simulator"));
         Files.createDirectories(work.resolve("s3"));
         Path props = work.resolve("s3proxy.properties");
         Files.writeString(props, String.join("\n",
@@ -90,6 +93,7 @@ public class S3StreamBench {
             s3.createBucket(c -> c.bucket("bench-src"));
             s3.createBucket(c -> c.bucket("bench-out"));
             waitFor(() -> status(simulator, "/q/health/live") == 200, simulator.process(), "simulator");
+            preTouchMemory(java);
             post(simulator, "/sandbox/dublab/_control/credits?value=100000000");
             for (String size : sizes) {
                 report.add(runOne(Long.parseLong(size.trim()), heap, work, java, s3, presigner, endpoint, simulator));
@@ -116,42 +120,24 @@ public class S3StreamBench {
         // In place before the hub starts: S3Proxy's filesystem store lists an upload in progress as another key.
         S3FileUpload.upload(s3, "bench-src", key, local, bytes, "video/mp4");
 
-        // curl, leg by leg, between the same servers: into a file on the same disk for GETs, from one for PUTs.
-        Path curlFile = work.resolve("curl-" + sizeMiB + ".bin");
-        URI srcGet = presigner.presignGetObject(p -> p.signatureDuration(Duration.ofHours(1))
-                .getObjectRequest(g -> g.bucket("bench-src").key(key))).url().toURI();
-        String storageKey = "bench/curl-" + sizeMiB + ".mp4";
-        URI providerPut = URI.create(post(simulator, "/sandbox/storage-control/presign?method=PUT&contentType=video%2Fmp4&key="
-                + URLEncoder.encode(storageKey, StandardCharsets.UTF_8)));
-        URI providerGet = URI.create(post(simulator, "/sandbox/storage-control/presign?method=GET&key="
-                + URLEncoder.encode(storageKey, StandardCharsets.UTF_8)));
-        URI sinkPut = presigner.presignPutObject(p -> p.signatureDuration(Duration.ofHours(1))
-                .putObjectRequest(g -> g.bucket("bench-out").key("curl/" + sizeMiB + ".bin"))).url().toURI();
-        double curlIntake = curl("-o", curlFile.toString(), srcGet.toString());
-        Files.delete(curlFile);
-        double curlProviderPut = curl("-T", local.toString(), "-H", "Content-Type: video/mp4", providerPut.toString());
-        double curlDownload = curl("-o", curlFile.toString(), providerGet.toString());
-        Files.delete(curlFile);
-        double curlSink = curl("-T", local.toString(), sinkPut.toString());
-        s3.deleteObject(d -> d.bucket("bench-out").key("curl/" + sizeMiB + ".bin"));
-        Files.delete(local);
-        Legs curl = new Legs(curlIntake, curlProviderPut, curlDownload, curlSink);
+        // curl, leg by leg, between the same servers: into a file on the same disk for GETs, from one for
+        // PUTs. Once before the hub's run and once after it, so that neither side alone meets a disk busy
+        // writing back what the other wrote; the ratio is against the mean of the two.
+        Legs curlBefore = curlLegs(sizeMiB, work, local, s3, presigner, simulator);
 
-        Path root = Files.createDirectories(work.resolve("hub-" + sizeMiB));
+        Path root = work.resolve("hub-" + sizeMiB);
+        deleteTree(root); // routes files of an earlier run would start the bench route before the warm-up
+        Files.createDirectories(root);
         Path routes = Files.createDirectories(root.resolve("config/routes"));
-        Files.writeString(routes.resolve("bench.yaml"), """
-                - templatedRoute:
-                    routeTemplateRef: watch-bucket
-                    routeId: bench
-                    parameters:
-                      - {name: bucket, value: bench-src}
-                      - {name: prefix, value: "%s"}
-                      - {name: provider, value: dublab}
-                      - {name: sourceLanguage, value: en}
-                      - {name: targetLanguages, value: es}
-                      - {name: scanDelay, value: "1000"}
-                      - {name: sink, value: "s3://bench-out/out"}
-                """.formatted(prefix));
+        // A warm-up object first, on a route of its own: the figures are those of a hub that has been running
+        // (JIT-compiled copy and digest loops), not of its first minute. The bench route is added once the
+        // warm-up is delivered, through the hub's own route reload; its object is in the bucket from the start.
+        String warmKey = "warm-" + sizeMiB + "/warm" + sizeMiB + ".mp4";
+        Path warmLocal = work.resolve("warm" + sizeMiB + ".mp4");
+        SyntheticVideo.writeMp4(warmLocal, Duration.ofMinutes(5), 1280, 720, WARM_UP_BYTES);
+        S3FileUpload.upload(s3, "bench-src", warmKey, warmLocal, WARM_UP_BYTES, "video/mp4");
+        Files.delete(warmLocal);
+        Files.writeString(routes.resolve("warmup.yaml"), route("warmup", "warm-" + sizeMiB + "/"));
         int port = freePort();
         List<String> flags = new ArrayList<>(List.of("-XX:+ExitOnOutOfMemoryError", "-Dhub.public-base-url=http://127.0.0.1:" + port,
                 "-Dhub.data-dir=" + root.resolve("data")));
@@ -170,6 +156,18 @@ public class S3StreamBench {
         try {
             waitFor(() -> status(hub, "/q/health/live") == 200, hub.process(), "hub");
             idle = rssKiB(hub.process().pid(), "VmRSS"); // at "live", before the first scan has moved any bytes
+            String warmManifest = "out/warm" + sizeMiB + "/job.json";
+            long warmDeadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
+            while (!exists(s3, "bench-out", warmManifest)) {
+                if (!hub.process().isAlive() || System.nanoTime() > warmDeadline) {
+                    throw new IllegalStateException("warm-up not delivered; see " + hub.log());
+                }
+                Thread.sleep(100);
+            }
+            long warm = rssKiB(hub.process().pid(), "VmRSS");
+            long warmHwm = rssKiB(hub.process().pid(), "VmHWM");
+            settle(storeFile(work, sizeMiB));
+            Files.writeString(routes.resolve("bench.yaml"), route("bench", prefix));
             long deadline = System.nanoTime() + Duration.ofMinutes(30).toNanos();
             while (!exists(s3, "bench-out", manifestKey)) {
                 if (!hub.process().isAlive()) {
@@ -182,12 +180,17 @@ public class S3StreamBench {
                 Thread.sleep(100);
             }
             long hwm = rssKiB(hub.process().pid(), "VmHWM");
+            hub.process().destroy();
+            hub.process().waitFor();
+            Legs curlAfter = curlLegs(sizeMiB, work, local, s3, presigner, simulator);
+            Legs curl = new Legs((curlBefore.intake() + curlAfter.intake()) / 2, (curlBefore.providerPut() + curlAfter.providerPut()) / 2,
+                    (curlBefore.download() + curlAfter.download()) / 2, (curlBefore.sink() + curlAfter.sink()) / 2);
             String hubLog = Files.readString(hub.log());
             String manifest = s3.getObjectAsBytes(g -> g.bucket("bench-out").key(manifestKey)).asUtf8String();
             Legs hubLegs = new Legs(
                     seconds(hubLog, "Copied s3://bench-src/" + Pattern.quote(key) + ": \\d+ bytes in ([0-9.]+) s"),
                     seconds(manifest, "uploaded \\d+ bytes to dublab in ([0-9.]+) s"),
-                    seconds(hubLog, "delivered es/\\S+\\.mp4 \\(\\d+ bytes, downloaded in ([0-9.]+) s\\)"),
+                    seconds(hubLog, "delivered es/big" + sizeMiB + "\\.es\\.mp4 \\(\\d+ bytes, downloaded in ([0-9.]+) s\\)"),
                     seconds(hubLog, "Uploaded s3://bench-out/out/big" + sizeMiB + "/es/\\S+\\.mp4: \\d+ bytes in ([0-9.]+) s"));
             StringBuilder out = new StringBuilder();
             out.append(String.format("== %d MiB, hub heap %s ==%n", sizeMiB, heap));
@@ -197,20 +200,132 @@ public class S3StreamBench {
             line(out, "provider → hub (download + SHA-256)", sizeMiB, hubLegs.download(), curl.download());
             line(out, "hub → S3 sink (multipart)", sizeMiB, hubLegs.sink(), curl.sink());
             line(out, "all four legs", 4 * sizeMiB, hubLegs.total(), curl.total());
-            out.append(String.format("hub RSS: idle %d MiB, peak sampled %d MiB, high-water %d MiB, growth %d MiB%n",
-                    idle / 1024, peak / 1024, hwm / 1024, (hwm - idle) / 1024));
+            out.append(String.format("curl, all four legs: %.1f MiB/s before the hub's run, %.1f after%n",
+                    4 * sizeMiB / curlBefore.total(), 4 * sizeMiB / curlAfter.total()));
+            out.append(String.format("hub RSS: idle %d MiB, after the %d MiB warm-up %d MiB (high-water %d), peak sampled %d MiB, "
+                            + "high-water %d MiB; growth %d MiB from idle, %d MiB over the warm-up's high-water%n",
+                    idle / 1024, WARM_UP_BYTES >> 20, warm / 1024, warmHwm / 1024, peak / 1024, hwm / 1024, (hwm - idle) / 1024,
+                    (hwm - warmHwm) / 1024));
             System.out.print(out);
             return out.toString();
         } finally {
             hub.process().destroy();
             hub.process().waitFor();
+            Files.deleteIfExists(local);
             deleteTree(root.resolve("data"));
             deleteTree(work.resolve("simulator/.sandbox/storage"));
             for (var o : s3.listObjectsV2Paginator(l -> l.bucket("bench-out").prefix("out/big" + sizeMiB + "/")).contents()) {
                 s3.deleteObject(d -> d.bucket("bench-out").key(o.key()));
             }
             s3.deleteObject(d -> d.bucket("bench-src").key(key));
+            s3.deleteObject(d -> d.bucket("bench-src").key(warmKey));
+            for (var o : s3.listObjectsV2Paginator(l -> l.bucket("bench-out").prefix("out/warm" + sizeMiB + "/")).contents()) {
+                s3.deleteObject(d -> d.bucket("bench-out").key(o.key()));
+            }
         }
+    }
+
+    static String route(String id, String prefix) {
+        return """
+                - templatedRoute:
+                    routeTemplateRef: watch-bucket
+                    routeId: %s
+                    parameters:
+                      - {name: bucket, value: bench-src}
+                      - {name: prefix, value: "%s"}
+                      - {name: provider, value: dublab}
+                      - {name: sourceLanguage, value: en}
+                      - {name: targetLanguages, value: es}
+                      - {name: scanDelay, value: "1000"}
+                      - {name: sink, value: "s3://bench-out/out"}
+                """.formatted(id, prefix);
+    }
+
+    /** curl moving the object over each leg's two servers, timed by curl itself. */
+    static Legs curlLegs(long sizeMiB, Path work, Path local, S3Client s3, S3Presigner presigner, Proc simulator) throws Exception {
+        settle(storeFile(work, sizeMiB));
+        Path curlFile = work.resolve("curl-" + sizeMiB + ".bin");
+        String key = "in-" + sizeMiB + "/big" + sizeMiB + ".mp4";
+        URI srcGet = presigner.presignGetObject(p -> p.signatureDuration(Duration.ofHours(1))
+                .getObjectRequest(g -> g.bucket("bench-src").key(key))).url().toURI();
+        String storageKey = "bench/curl-" + sizeMiB + ".mp4";
+        URI providerPut = URI.create(post(simulator, "/sandbox/storage-control/presign?method=PUT&contentType=video%2Fmp4&key="
+                + URLEncoder.encode(storageKey, StandardCharsets.UTF_8)));
+        URI providerGet = URI.create(post(simulator, "/sandbox/storage-control/presign?method=GET&key="
+                + URLEncoder.encode(storageKey, StandardCharsets.UTF_8)));
+        URI sinkPut = presigner.presignPutObject(p -> p.signatureDuration(Duration.ofHours(1))
+                .putObjectRequest(g -> g.bucket("bench-out").key("curl/" + sizeMiB + ".bin"))).url().toURI();
+        // the hub's own request: If-Match the listed ETag, so the copy is of the version it saw
+        String etag = s3.headObject(h -> h.bucket("bench-src").key(key)).eTag();
+        double intake = curl("-o", curlFile.toString(), "-H", "If-Match: " + etag, srcGet.toString());
+        Files.delete(curlFile);
+        double providerPutSeconds = curl("-T", local.toString(), "-H", "Content-Type: video/mp4", providerPut.toString());
+        double download = curl("-o", curlFile.toString(), providerGet.toString());
+        Files.delete(curlFile);
+        double sink = curl("-T", local.toString(), sinkPut.toString());
+        s3.deleteObject(d -> d.bucket("bench-out").key("curl/" + sizeMiB + ".bin"));
+        deleteTree(work.resolve("simulator/.sandbox/storage/bench"));
+        return new Legs(intake, providerPutSeconds, download, sink);
+    }
+
+    /** Where S3Proxy's filesystem store keeps the bench object. */
+    static Path storeFile(Path work, long sizeMiB) {
+        return work.resolve("s3/bench-src/in-" + sizeMiB + "/big" + sizeMiB + ".mp4");
+    }
+
+    /** Dirty pages written back now, not during the next measurement. */
+    static void sync() throws Exception {
+        new ProcessBuilder("sync").inheritIO().start().waitFor();
+    }
+
+    /**
+     * The same page-cache state before each side's run: dirty pages written back, clean ones dropped
+     * (root only; said once when not allowed), then the source object read back in, so that both
+     * sides GET it from memory and write into freed pages. Measured on these VMs: writes into pages
+     * the guest has not touched yet run at 0.4–0.6 GiB/s against 4–5 GiB/s into pages it has, so
+     * without this, whichever side ran first after a delete looked twice as fast.
+     */
+    static void settle(Path sourceInStore) throws Exception {
+        sync();
+        try {
+            Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "3");
+        } catch (IOException | SecurityException e) {
+            if (!dropCachesRefused) {
+                System.out.println("note: cannot drop the page cache (" + e.getMessage() + "); figures depend more on what ran before");
+                dropCachesRefused = true;
+            }
+        }
+        if (sourceInStore != null && Files.exists(sourceInStore)) {
+            try (var in = java.nio.channels.FileChannel.open(sourceInStore)) {
+                java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocateDirect(1 << 20);
+                while (in.read(buffer) > 0) {
+                    buffer.clear();
+                }
+            }
+        }
+    }
+
+    static boolean dropCachesRefused;
+
+    /**
+     * Faults in most of the machine's memory once, so that neither side pays the hypervisor's
+     * first-touch cost for page cache during its run (a JVM that pre-touches a heap that size, then exits).
+     */
+    static void preTouchMemory(String java) throws Exception {
+        long availableKiB = 0;
+        for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+            if (line.startsWith("MemAvailable:")) {
+                availableKiB = Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        long mib = availableKiB / 1024 * 7 / 10;
+        if (mib < 1024) {
+            return;
+        }
+        long started = System.nanoTime();
+        new ProcessBuilder(java, "-Xms" + mib + "m", "-Xmx" + mib + "m", "-XX:+AlwaysPreTouch", "-version")
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
+        System.out.printf("pre-touched %d MiB of memory in %.1f s%n", mib, (System.nanoTime() - started) / 1e9);
     }
 
     static void line(StringBuilder out, String leg, long mib, double hubSeconds, double curlSeconds) {

@@ -33,7 +33,6 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -70,6 +69,8 @@ public class BulkHttp {
     /** What of an error body is kept for the operator's message. */
     static final int ERROR_BODY_BYTES = 64 * 1024;
     static final int MAX_REDIRECTS = 5;
+    /** Buffers a download may have in flight between the network, the disk and the SHA-256 thread. */
+    static final int HASH_RING = 4;
 
     private final CloseableHttpClient client;
     private final Duration idleTimeout;
@@ -219,25 +220,29 @@ public class BulkHttp {
     private Fetched receive(ClassicHttpResponse response, Path target) throws IOException {
         HttpEntity entity = response.getEntity();
         long declared = entity == null ? 0 : entity.getContentLength();
-        MessageDigest sha256 = sha256();
         long bytes = 0;
+        String sha256;
         Files.deleteIfExists(target);
-        try (FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        try (FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+             BackgroundSha256 digest = new BackgroundSha256(HASH_RING, BUFFER_BYTES)) {
             if (entity != null) {
                 try (InputStream in = entity.getContent()) {
-                    byte[] buffer = new byte[BUFFER_BYTES];
-                    ByteBuffer wrapped = ByteBuffer.wrap(buffer);
-                    int n;
-                    while ((n = in.readNBytes(buffer, 0, buffer.length)) > 0) {
-                        sha256.update(buffer, 0, n);
-                        wrapped.clear().limit(n);
+                    while (true) {
+                        byte[] buffer = digest.buffer();
+                        int n = in.readNBytes(buffer, 0, buffer.length);
+                        if (n <= 0) {
+                            break;
+                        }
+                        ByteBuffer wrapped = ByteBuffer.wrap(buffer, 0, n);
                         while (wrapped.hasRemaining()) {
                             out.write(wrapped);
                         }
+                        digest.hash(buffer, n);
                         bytes += n;
                     }
                 }
             }
+            sha256 = digest.finish();
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(target);
             throw e;
@@ -246,7 +251,7 @@ public class BulkHttp {
             Files.deleteIfExists(target);
             throw new IOException("the body ended after " + bytes + " of " + declared + " bytes");
         }
-        return new Fetched(answer(response, false), bytes, HexFormat.of().formatHex(sha256.digest()), declared);
+        return new Fetched(answer(response, false), bytes, sha256, declared);
     }
 
     private static Answer answer(ClassicHttpResponse response, boolean readBody) throws IOException {

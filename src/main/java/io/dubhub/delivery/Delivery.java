@@ -201,6 +201,10 @@ public class Delivery {
             folder.writeManifest(json.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(m)
                     .getBytes(StandardCharsets.UTF_8));
         } catch (IOException | software.amazon.awssdk.core.exception.SdkException e) {
+            if (DiskFull.is(e)) {
+                throw io.dubhub.provider.ProviderException.waitUntil(job.provider(), Stage.DELIVER, 0, Instant.now().plus(DiskFull.RECHECK),
+                        DiskFull.describe(sinks.workFolder(job)) + "; job.json is written when there is room again");
+            }
             throw new io.dubhub.provider.ProviderException(job.provider(), io.dubhub.provider.ProviderException.Kind.TRANSIENT,
                     Stage.DELIVER, "cannot write job.json in " + folder.describe() + ": " + e.getMessage(), e);
         }

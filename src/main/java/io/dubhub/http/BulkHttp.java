@@ -33,10 +33,14 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.Base64;
+import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Moves big bodies between local files and HTTP endpoints with constant memory: a PUT of a file
@@ -69,6 +73,14 @@ public class BulkHttp {
     /** What of an error body is kept for the operator's message. */
     static final int ERROR_BODY_BYTES = 64 * 1024;
     static final int MAX_REDIRECTS = 5;
+    /** How often the upload watchdog looks at the bytes sent. */
+    static final Duration WATCHDOG_TICK = Duration.ofMillis(500);
+    private static final java.util.concurrent.ScheduledExecutorService WATCHDOG =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "dubhub-upload-watchdog");
+                t.setDaemon(true);
+                return t;
+            });
     /** Buffers a download may have in flight between the network, the disk and the SHA-256 thread. */
     static final int HASH_RING = 4;
 
@@ -156,11 +168,41 @@ public class BulkHttp {
                 put.addHeader(h.getKey(), h.getValue());
             }
         }
-        put.setEntity(new FileRangeEntity(file, offset, length, contentType));
+        FileRangeEntity entity = new FileRangeEntity(file, offset, length, contentType);
+        put.setEntity(entity);
         if (length >= EXPECT_CONTINUE_FROM) {
             put.setConfig(RequestConfig.copy(defaultConfig()).setExpectContinueEnabled(true).build());
         }
-        return client.execute(put, response -> answer(response, true));
+        // A socket timeout covers reads only: a server that stops reading our body would block the
+        // write for ever. The watchdog aborts a PUT whose body has not moved for the idle timeout.
+        java.util.concurrent.atomic.AtomicBoolean stalled = new java.util.concurrent.atomic.AtomicBoolean();
+        var watchdog = WATCHDOG.scheduleWithFixedDelay(new Runnable() {
+            long lastSent = -1;
+            long lastMove = System.nanoTime();
+
+            @Override
+            public void run() {
+                long sent = entity.sent();
+                if (sent != lastSent) {
+                    lastSent = sent;
+                    lastMove = System.nanoTime();
+                } else if (!entity.done() && System.nanoTime() - lastMove > idleTimeout.toNanos()) {
+                    stalled.set(true);
+                    put.cancel();
+                }
+            }
+        }, WATCHDOG_TICK.toMillis(), WATCHDOG_TICK.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        try {
+            return client.execute(put, response -> answer(response, true));
+        } catch (IOException e) {
+            if (stalled.get()) {
+                throw new java.net.SocketTimeoutException("the server took no byte of the body for " + idleTimeout.toSeconds()
+                        + " s after " + entity.sent() + " of " + length);
+            }
+            throw e;
+        } finally {
+            watchdog.cancel(false);
+        }
     }
 
     /** PUTs a small body held in memory (a block list, a manifest). */
@@ -220,11 +262,12 @@ public class BulkHttp {
     private Fetched receive(ClassicHttpResponse response, Path target) throws IOException {
         HttpEntity entity = response.getEntity();
         long declared = entity == null ? 0 : entity.getContentLength();
+        Announced announced = Announced.of(response);
         long bytes = 0;
-        String sha256;
+        BackgroundDigests.Digests digests;
         Files.deleteIfExists(target);
         try (FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-             BackgroundSha256 digest = new BackgroundSha256(HASH_RING, BUFFER_BYTES)) {
+             BackgroundDigests digest = new BackgroundDigests(HASH_RING, BUFFER_BYTES, announced.md5() != null)) {
             if (entity != null) {
                 try (InputStream in = entity.getContent()) {
                     while (true) {
@@ -242,7 +285,7 @@ public class BulkHttp {
                     }
                 }
             }
-            sha256 = digest.finish();
+            digests = digest.finish();
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(target);
             throw e;
@@ -251,7 +294,84 @@ public class BulkHttp {
             Files.deleteIfExists(target);
             throw new IOException("the body ended after " + bytes + " of " + declared + " bytes");
         }
-        return new Fetched(answer(response, false), bytes, sha256, declared);
+        String mismatch = announced.mismatch(digests);
+        if (mismatch != null) {
+            Files.deleteIfExists(target);
+            throw new ChecksumMismatchException(mismatch);
+        }
+        return new Fetched(answer(response, false), bytes, digests.sha256(), declared);
+    }
+
+    /** The bytes arrived whole but are not the ones the server vouched for. */
+    public static final class ChecksumMismatchException extends IOException {
+        ChecksumMismatchException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Checksums a server announced for the body, checked when the bytes are in: Content-MD5 (Azure
+     * Blob for blobs stored with one, RFC 1864), x-goog-hash md5 (Google Cloud Storage), and
+     * Repr-Digest / Digest sha-256 (RFC 9530 / RFC 3230), which costs nothing extra since the
+     * SHA-256 is computed anyway. S3's ETag is not one of them: it is no MD5 for multipart or
+     * KMS-encrypted objects, so a "mismatch" there would fail good downloads.
+     */
+    record Announced(byte[] md5, byte[] sha256, String md5Header, String sha256Header) {
+        private static final Pattern GOOG_MD5 = Pattern.compile("(?:^|,)\\s*md5=([A-Za-z0-9+/=]+)");
+        private static final Pattern SHA256 = Pattern.compile("(?i)(?:^|,)\\s*sha-256=:?([A-Za-z0-9+/=]+):?");
+
+        static Announced of(ClassicHttpResponse response) {
+            byte[] md5 = null;
+            String md5Header = null;
+            Header contentMd5 = response.getFirstHeader("Content-MD5");
+            Header goog = response.getFirstHeader("x-goog-hash");
+            if (contentMd5 != null) {
+                md5 = base64(contentMd5.getValue().trim(), 16);
+                md5Header = "Content-MD5";
+            } else if (goog != null) {
+                Matcher m = GOOG_MD5.matcher(goog.getValue());
+                if (m.find()) {
+                    md5 = base64(m.group(1), 16);
+                    md5Header = "x-goog-hash";
+                }
+            }
+            byte[] sha = null;
+            String shaHeader = null;
+            for (String name : new String[]{"Repr-Digest", "Digest"}) {
+                Header h = response.getFirstHeader(name);
+                if (h != null && sha == null) {
+                    Matcher m = SHA256.matcher(h.getValue());
+                    if (m.find()) {
+                        sha = base64(m.group(1), 32);
+                        shaHeader = name;
+                    }
+                }
+            }
+            return new Announced(md5, sha, md5Header, shaHeader);
+        }
+
+        /** Null when every announced checksum matches; otherwise what differs, in words. */
+        String mismatch(BackgroundDigests.Digests got) {
+            if (md5 != null && !java.util.Arrays.equals(md5, got.md5())) {
+                return "the bytes' MD5 is " + Base64.getEncoder().encodeToString(got.md5()) + " but the server's " + md5Header
+                        + " says " + Base64.getEncoder().encodeToString(md5) + ": corrupted on the way";
+            }
+            if (sha256 != null && !java.util.Arrays.equals(sha256, HexFormat.of().parseHex(got.sha256()))) {
+                return "the bytes' SHA-256 is " + got.sha256() + " but the server's " + sha256Header + " says "
+                        + HexFormat.of().formatHex(sha256) + ": corrupted on the way";
+            }
+            return null;
+        }
+
+        /** A checksum of the right length, or null (an unreadable header is ignored, not a mismatch). */
+        private static byte[] base64(String value, int length) {
+            try {
+                byte[] b = Base64.getDecoder().decode(value);
+                return b.length == length ? b : null;
+            } catch (IllegalArgumentException e) {
+                return null;
+            }
+        }
     }
 
     private static Answer answer(ClassicHttpResponse response, boolean readBody) throws IOException {
@@ -291,9 +411,9 @@ public class BulkHttp {
         return u.getPort() != -1 ? u.getPort() : "https".equalsIgnoreCase(u.getScheme()) ? 443 : 80;
     }
 
-    static MessageDigest sha256() {
+    static MessageDigest digest(String algorithm) {
         try {
-            return MessageDigest.getInstance("SHA-256");
+            return MessageDigest.getInstance(algorithm);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
@@ -327,8 +447,22 @@ public class BulkHttp {
             throw new UnsupportedOperationException("written with writeTo");
         }
 
+        /** Bytes handed to the connection so far (for the watchdog), and whether the body is complete. */
+        private volatile long sent;
+        private volatile boolean done;
+
+        long sent() {
+            return sent;
+        }
+
+        boolean done() {
+            return done;
+        }
+
         @Override
         public void writeTo(OutputStream out) throws IOException {
+            sent = 0;
+            done = false;
             try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
                 byte[] buffer = new byte[BUFFER_BYTES];
                 ByteBuffer wrapped = ByteBuffer.wrap(buffer);
@@ -343,8 +477,10 @@ public class BulkHttp {
                     out.write(buffer, 0, n);
                     position += n;
                     left -= n;
+                    sent += n;
                 }
             }
+            done = true;
         }
 
         @Override

@@ -104,7 +104,7 @@ public class JobFailures {
     }
 
     /**
-     * A rate limit, ours or the provider's: the job comes back at the given time, its attempts
+     * A rate limit, ours or the provider's, or a full disk: the job comes back at the given time, its attempts
      * untouched (waiting is not failing), and its reason says what it waits for. The timeline
      * gets one line per distinct reason, not one per look.
      */
@@ -114,6 +114,13 @@ public class JobFailures {
         ledger.waitUntil(jobId, at, e.getMessage());
         if (!e.getMessage().equals(job.reason())) {
             ledger.event(jobId, e.stage(), e.getMessage());
+        }
+        if (io.dubhub.delivery.DiskFull.is(e)) {
+            // ops must act: say it where they look, once per job and reason
+            if (!e.getMessage().equals(job.reason())) {
+                LOG.warnf("Job %s (%s): %s", jobId, job.sourceName(), e.getMessage());
+            }
+            return;
         }
         metrics.rateGateWait(e.provider());
         LOG.debugf("Job %s (%s): %s; back at %s", jobId, e.provider(), e.getMessage(), at);

@@ -304,6 +304,12 @@ public class DublabSimulator {
                 ctx.request().connection().close();
                 return;
             }
+            if ("hang".equals(fault)) {
+                // dublab does the work, but its answer never comes (a stuck proxy, a dead connection the
+                // client cannot see): only the client's own call timeout ends the wait
+                serve(ctx, operation, work);
+                return;
+            }
             if ("malformed".equals(fault)) {
                 // a proxy's error page with a 200: not the JSON the API promises
                 ctx.response().setStatusCode(200).putHeader("Content-Type", "text/html").end("<html><body>502 upstream hiccup</body></html>");
@@ -313,13 +319,16 @@ public class DublabSimulator {
         }, false);
     }
 
-    /** Network-level faults, for the fault-matrix tests: "reset" (connection closed, no answer) or "malformed" (200, not JSON). */
+    /**
+     * Network-level faults, for the fault-matrix tests: "reset" (connection closed, no answer), "malformed"
+     * (200, not JSON) or "hang" (the call is carried out, then never answered).
+     */
     private final Map<String, java.util.Deque<String>> faults = new java.util.concurrent.ConcurrentHashMap<>();
 
     public void injectFault(String operation, String kind, int times) {
         checkOperation(operation);
-        if (!kind.equals("reset") && !kind.equals("malformed")) {
-            throw new IllegalArgumentException("fault must be reset or malformed: " + kind);
+        if (!kind.equals("reset") && !kind.equals("malformed") && !kind.equals("hang")) {
+            throw new IllegalArgumentException("fault must be reset, malformed or hang: " + kind);
         }
         java.util.Deque<String> q = faults.computeIfAbsent(operation, k -> new java.util.concurrent.ConcurrentLinkedDeque<>());
         for (int i = 0; i < times; i++) {

@@ -210,6 +210,8 @@ public class PersoSimulator {
         api(router, HttpMethod.PUT, vt + "/projects/spaces/:spaceSeq/queue", "queue", this::queue);
         api(router, HttpMethod.GET, vt + "/projects/spaces/:spaceSeq/queue", "queue", this::queue);
         api(router, HttpMethod.POST, vt + "/projects/spaces/:spaceSeq/translate", "translate", this::translate);
+        api(router, HttpMethod.GET, vt + "/projects/spaces/:spaceSeq/plan/status", "plan-status", this::planStatus);
+        api(router, HttpMethod.GET, vt + "/projects/spaces/:spaceSeq/media/quota", "estimate-quota", this::estimateQuota);
         api(router, HttpMethod.GET, vt + "/projects/spaces/:spaceSeq", "list-projects", this::listProjects);
         api(router, HttpMethod.GET, vt + "/projects/:projectSeq/space/:spaceSeq/progress", "progress", this::progress);
         api(router, HttpMethod.GET, vt + "/projects/:projectSeq/spaces/:spaceSeq/download-info", "download-info", this::downloadInfo);
@@ -497,6 +499,40 @@ public class PersoSimulator {
         return ok(Map.of("success", true, "data", data));
     }
 
+    /** The space's quota: the sandbox's credits, which translate spends (see {@link #quotaFor}). */
+    private Answer planStatus(State s, RoutingContext ctx, JsonNode body) {
+        long space = checkSpace(ctx);
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("spaceSeq", space);
+        result.put("planTier", "creator");
+        result.put("remainingQuota", Map.of("remainingQuota", s.credits));
+        result.put("resetDateTime", java.time.LocalDate.now(java.time.ZoneOffset.UTC).withDayOfMonth(1).plusMonths(1)
+                .atStartOfDay(java.time.ZoneOffset.UTC).minusSeconds(1).toInstant().toString());
+        result.put("isCancellationScheduled", false);
+        return ok(Map.of("result", result));
+    }
+
+    private Answer estimateQuota(State s, RoutingContext ctx, JsonNode body) {
+        checkSpace(ctx);
+        String type = ctx.queryParams().get("mediaType");
+        String lip = ctx.queryParams().get("lipSync");
+        String duration = ctx.queryParams().get("durationMs");
+        if (type == null || lip == null || duration == null) {
+            throw new ApiError(400, "F4003", "Missing required parameter: mediaType, lipSync and durationMs are required");
+        }
+        if (!type.equals("VIDEO") && !type.equals("AUDIO")) {
+            throw new ApiError(400, "F4003", "mediaType must be VIDEO or AUDIO");
+        }
+        String languages = ctx.queryParams().get("targetLanguageSize");
+        return ok(Map.of("result", Map.of("expectedUsedQuota",
+                quotaFor(Long.parseLong(duration), languages == null ? 1 : Integer.parseInt(languages)))));
+    }
+
+    /** The sandbox's price: one unit per started minute per target language, what translate takes (refunded on failure). */
+    static long quotaFor(long durationMs, int languages) {
+        return (long) Math.ceil(durationMs / 60000.0) * languages;
+    }
+
     private Answer translate(State s, RoutingContext ctx, JsonNode body) {
         long space = checkSpace(ctx);
         if (!body.hasNonNull("mediaSeq") || !body.hasNonNull("isVideoProject") || !body.hasNonNull("sourceLanguageCode")
@@ -539,7 +575,7 @@ public class PersoSimulator {
         if (!s.queues.contains(space)) {
             throw new ApiError(404, null, "space queue not found");
         }
-        long need = (long) Math.ceil(m.durationMs / 60000.0) * targets.size();
+        long need = quotaFor(m.durationMs, targets.size());
         if (s.credits < need) {
             throw new ApiError(402, "VT4021", "Insufficient credits: need " + need + ", have " + s.credits);
         }
@@ -751,7 +787,7 @@ public class PersoSimulator {
             }
             p.finished = true;
             if (p.failMessage != null) {
-                s.credits += (long) Math.ceil(s.media.get(p.mediaSeq).durationMs / 60000.0); // refunded
+                s.credits += quotaFor(s.media.get(p.mediaSeq).durationMs, 1); // refunded
                 continue;
             }
             Media m = s.media.get(p.mediaSeq);

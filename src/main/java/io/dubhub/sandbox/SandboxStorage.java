@@ -90,7 +90,10 @@ public class SandboxStorage {
     private final List<Consumer<String>> uploadListeners = new CopyOnWriteArrayList<>();
     /** Injected one-shot PUT failures: key prefix → HTTP status (test hook, additive). */
     private final Map<String, Integer> failNextPut = new ConcurrentHashMap<>();
-    private final java.util.Set<String> truncateNextGet = ConcurrentHashMap.newKeySet();
+    /** Injected one-shot GET faults: key prefix → what goes wrong (test hook). */
+    private final Map<String, GetFault> getFaults = new ConcurrentHashMap<>();
+    /** Answer GETs with Content-MD5, as Azure does for blobs stored with one (test hook; reads each object whole). */
+    private volatile boolean checksums;
     private volatile byte[] secret;
 
     // ---------------------------------------------------------------- Java API
@@ -198,29 +201,56 @@ public class SandboxStorage {
         failNextPut.put(keyPrefix, status);
     }
 
+    /** What a GET fault does with the body after announcing its full Content-Length. */
+    public enum GetFault {
+        /** half the bytes, then the connection drops: a download cut off in the middle */
+        TRUNCATE,
+        /** half the bytes, then nothing, the connection left open: a server that stalls */
+        STALL,
+        /** every byte, one of them flipped, under the Content-MD5 of the true bytes: corrupted in transit */
+        CORRUPT
+    }
+
     /**
      * The next GET of a key starting with {@code keyPrefix} announces the full Content-Length,
      * sends half the bytes and drops the connection: a download cut off in the middle.
      */
     public void truncateNextGet(String keyPrefix) {
-        truncateNextGet.add(keyPrefix);
+        failNextGet(keyPrefix, GetFault.TRUNCATE);
     }
 
-    private final AtomicInteger truncatedGets = new AtomicInteger();
+    public void failNextGet(String keyPrefix, GetFault fault) {
+        getFaults.put(keyPrefix, fault);
+    }
+
+    /** Content-MD5 on every GET from now on (true) or only where a fault needs it (false, the default). */
+    public void checksums(boolean on) {
+        checksums = on;
+    }
+
+    private final Map<GetFault, AtomicInteger> faultedGets = new ConcurrentHashMap<>();
 
     /** How many GETs were cut off by {@link #truncateNextGet}. */
     public int truncatedGets() {
-        return truncatedGets.get();
+        return faultedGets(GetFault.TRUNCATE);
     }
 
-    private boolean takeTruncation(String key) {
-        for (String prefix : truncateNextGet) {
-            if (key.startsWith(prefix) && truncateNextGet.remove(prefix)) {
-                truncatedGets.incrementAndGet();
-                return true;
+    public int faultedGets(GetFault fault) {
+        AtomicInteger n = faultedGets.get(fault);
+        return n == null ? 0 : n.get();
+    }
+
+    private GetFault takeGetFault(String key) {
+        for (String prefix : getFaults.keySet()) {
+            if (key.startsWith(prefix)) {
+                GetFault fault = getFaults.remove(prefix);
+                if (fault != null) {
+                    faultedGets.computeIfAbsent(fault, f -> new AtomicInteger()).incrementAndGet();
+                    return fault;
+                }
             }
         }
-        return false;
+        return null;
     }
 
     private Integer takeInjectedFailure(String key) {
@@ -483,14 +513,29 @@ public class SandboxStorage {
                 }
             }
             resp.putHeader(HttpHeaders.CONTENT_LENGTH, Long.toString(length));
-            if (!truncateNextGet.isEmpty() && takeTruncation(key)) {
-                int from = (int) offset;
-                int to = (int) (offset + length / 2);
-                ctx.vertx().fileSystem().readFile(path.toString()).onSuccess(all -> resp.write(all.slice(from, to))
-                        .onComplete(w -> req.connection().close()));
+            GetFault fault = getFaults.isEmpty() ? null : takeGetFault(key);
+            if (fault == null && !checksums) {
+                resp.sendFile(path.toString(), offset, length);
                 return;
             }
-            resp.sendFile(path.toString(), offset, length);
+            int from = (int) offset;
+            int to = (int) (offset + length);
+            ctx.vertx().fileSystem().readFile(path.toString()).onSuccess(all -> {
+                io.vertx.core.buffer.Buffer body = all.slice(from, to);
+                resp.putHeader("Content-MD5", java.util.Base64.getEncoder().encodeToString(md5(body.getBytes())));
+                if (fault == GetFault.TRUNCATE) {
+                    resp.write(body.slice(0, body.length() / 2)).onComplete(w -> req.connection().close());
+                } else if (fault == GetFault.STALL) {
+                    resp.write(body.slice(0, body.length() / 2)); // and nothing more: the client's idle timeout must end it
+                } else if (fault == GetFault.CORRUPT) {
+                    io.vertx.core.buffer.Buffer flipped = body.copy();
+                    int at = flipped.length() / 2;
+                    flipped.setByte(at, (byte) (flipped.getByte(at) ^ 0x5a));
+                    resp.end(flipped);
+                } else {
+                    resp.end(body);
+                }
+            });
         });
     }
 
@@ -765,6 +810,10 @@ public class SandboxStorage {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    private static byte[] md5(byte[] bytes) {
+        return md5().digest(bytes);
     }
 
     record S3Error(int status, String code, String message) {

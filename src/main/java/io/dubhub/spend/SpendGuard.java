@@ -94,7 +94,7 @@ public class SpendGuard {
         OptionalDouble estimate = provider.estimateCredits(job, spec, media);
         if (estimate.isEmpty()) {
             throw new JobRejectedException(Stage.SUBMIT, "a daily credit budget applies (" + describe(applying, job)
-                    + ") but dubhub cannot estimate what a " + job.provider() + " job costs before submitting it, so it cannot keep"
+                    + ") but dubhub cannot estimate what a job costs at " + job.provider() + " before submitting it, so it cannot keep"
                     + " the budget; remove that budget for " + job.provider() + " or send the file to another provider");
         }
         double need = estimate.getAsDouble();

@@ -136,17 +136,34 @@ class PersoEndToEndTest {
     }
 
     @Test
-    void insufficientCreditsStopsTheJobWithoutRetryAndShowsInHealth() throws Exception {
-        sim.setCredits(0);
-        Drops.sidecar(inbox(), "broke.mp4", "{\"targetLanguages\":[\"es\"]}");
+    void tooLittleQuotaStopsTheJobBeforeAnythingIsUploadedAndShowsInHealth() throws Exception {
+        sim.setCredits(1); // a 20 s video to 2 languages: Perso's estimate is 2
+        Drops.sidecar(inbox(), "broke.mp4", "{\"targetLanguages\":[\"es\",\"de\"]}");
         Drops.video(inbox(), "broke.mp4", Duration.ofSeconds(20));
         JsonNode error = awaitJson(data().resolve("failed/perso/broke.mp4.error.json"));
-        assertThat(error.get("reason").asText()).contains("out of credits").contains("VT4021");
-        assertThat(sim.calls("translate")).isEqualTo(1);
-        assertThat(sim.projectCount()).isZero();
+        assertThat(error.get("reason").asText()).contains("out of quota").contains("needs 2").contains("has 1 left")
+                .contains("nothing was uploaded");
+        assertThat(sim.calls("plan-status")).isEqualTo(1);
+        assertThat(sim.calls("estimate-quota")).isEqualTo(1);
+        assertThat(sim.calls("sas-token")).isZero();
+        assertThat(sim.calls("put-blob")).isZero();
+        assertThat(sim.calls("translate")).isZero();
+        assertThat(sim.credits()).as("nothing spent").isEqualTo(1);
         given().get("/q/health/ready").then().statusCode(503)
                 .body("checks.find { it.name == 'providers' }.data.perso", containsString("out of credits"));
         sim.setCredits(10_000);
+    }
+
+    @Test
+    void insufficientCreditsAtTranslateStopsTheJobWithoutRetry() throws Exception {
+        // the quota check passed, then another client spent the quota before our translate (VT4021)
+        sim.failNext("translate", 402, "VT4021", "Insufficient credits", 1);
+        Drops.sidecar(inbox(), "raced.mp4", "{\"targetLanguages\":[\"es\"]}");
+        Drops.video(inbox(), "raced.mp4", Duration.ofSeconds(20));
+        JsonNode error = awaitJson(data().resolve("failed/perso/raced.mp4.error.json"));
+        assertThat(error.get("reason").asText()).contains("out of credits").contains("VT4021");
+        assertThat(sim.calls("translate")).isEqualTo(1);
+        assertThat(sim.projectCount()).isZero();
     }
 
     @Test

@@ -183,6 +183,22 @@ class BulkHttpTest {
     }
 
     @Test
+    void anUploadTheServerStopsReadingIsAbortedAfterTheIdleTimeout() throws Exception {
+        try (RawServer raw = new RawServer(out -> {
+            out.write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            sleep(Duration.ofSeconds(20)); // and never reads the body: our writes block once the socket buffers are full
+        })) {
+            Path file = randomFile(32 * 1024 * 1024);
+
+            // without the watchdog the write would block until the server gives up, 20 s later
+            assertThatThrownBy(() -> bulk.put(raw.uri(), file, 0, Files.size(file), Map.of()))
+                    .isInstanceOf(SocketTimeoutException.class)
+                    .hasMessageContaining("took no byte of the body for 1 s");
+        }
+    }
+
+    @Test
     void aRedirectToAnotherOriginDoesNotCarryTheCallersKey() throws Exception {
         List<String> cdnAuthorization = new ArrayList<>();
         HttpServer cdn = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);

@@ -7,6 +7,7 @@ import io.dubhub.sandbox.DublabSimulator;
 import io.dubhub.sandbox.SandboxStorage;
 import io.dubhub.testing.Drops;
 import io.dubhub.testing.FreshDataDir;
+import io.dubhub.testing.Tmpfs;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
@@ -20,6 +21,8 @@ import java.time.Duration;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
 
 /**
  * Network and provider faults on the dublab simulator, each injected into one job: the job ends
@@ -115,5 +118,66 @@ class FaultMatrixTest {
         assertThat(storage.truncatedGets() - before).as("one download was cut off").isEqualTo(1);
         assertThat(manifest.get("outputs").size()).isGreaterThanOrEqualTo(6);
         assertThat(data().resolve(".work").resolve(manifest.get("jobId").asText())).doesNotExist();
+    }
+
+    @Test
+    void aCallThatIsCarriedOutButNeverAnsweredTimesOutAndIsNotRepeated() throws Exception {
+        // dublab starts the dub, then its answer never comes: the call timeout ends the wait (test profile: 5 s),
+        // and the retry finds the dub already started instead of starting it again
+        sim.injectFault("start-dub", "hang", 1);
+        JsonNode manifest = deliveredWithCheckedOutputs("unanswered");
+        assertThat(sim.calls("start-dub:hang")).isEqualTo(1);
+        assertThat(sim.calls("start-dub")).as("one start per language, the unanswered one included").isEqualTo(2);
+        assertThat(manifest.get("events").toString()).contains("did not answer start-dub within 5 s (HUB_HTTP_CALL_TIMEOUT)");
+    }
+
+    @Test
+    void aDownloadThatStallsIsBrokenOffAfterTheIdleTimeoutAndFetchedAgain() throws Exception {
+        int before = storage.faultedGets(SandboxStorage.GetFault.STALL);
+        storage.failNextGet("dublab/", SandboxStorage.GetFault.STALL);
+        JsonNode manifest = deliveredWithCheckedOutputs("stalled");
+        assertThat(storage.faultedGets(SandboxStorage.GetFault.STALL) - before).as("one download stalled").isEqualTo(1);
+        assertThat(manifest.get("events").toString()).contains("no byte arrived for 5 s (HUB_HTTP_IDLE_TIMEOUT)");
+    }
+
+    @Test
+    void aDownloadDamagedOnTheWayIsCaughtByItsChecksumAndFetchedAgain() throws Exception {
+        int before = storage.faultedGets(SandboxStorage.GetFault.CORRUPT);
+        // one byte flipped under the Content-MD5 of the true bytes, as a bad proxy or NIC would
+        storage.failNextGet("dublab/", SandboxStorage.GetFault.CORRUPT);
+        JsonNode manifest = deliveredWithCheckedOutputs("damaged");
+        assertThat(storage.faultedGets(SandboxStorage.GetFault.CORRUPT) - before).as("one download was damaged").isEqualTo(1);
+        assertThat(manifest.get("events").toString()).contains("arrived damaged").contains("Content-MD5");
+    }
+
+    @Test
+    void aFullDiskHoldsTheJobWithoutSpendingItsAttemptsUntilThereIsRoom() throws Exception {
+        // outputs are downloaded into data/.work: put a 16 KiB disk there, smaller than the 64 KiB dubbed video
+        try (Tmpfs disk = Tmpfs.mount(data().resolve(".work"), "16k")) {
+            Path inbox = data().resolve("inbox/dublab");
+            Drops.sidecar(inbox, "full.mp4", "{\"sourceLanguage\":\"en\",\"targetLanguages\":[\"es\"]}");
+            Path source = Drops.video(inbox, "full.mp4", Duration.ofSeconds(20));
+            String sourceSha = Drops.sha256(source);
+            await().atMost(WAIT).untilAsserted(() -> given().get("/api/jobs?state=downloading").then().statusCode(200)
+                    .body("find { it.source == 'full.mp4' }.reason", containsString("No space left on device")));
+            String id = given().get("/api/jobs?state=downloading").then().extract().path("find { it.source == 'full.mp4' }.id");
+            // several rechecks (every hub.poll.max-backoff, 2 s here), the disk still full: waiting, not failing
+            await().during(Duration.ofSeconds(6)).atMost(Duration.ofSeconds(20)).untilAsserted(() -> given().get("/api/jobs/" + id).then()
+                    .body("state", equalTo("downloading"))
+                    .body("reason", containsString("the disk holding " + data().resolve(".work").toAbsolutePath()))
+                    .body("reason", containsString("is full"))
+                    .body("attempts", equalTo(0)));
+            assertThat(source).as("the source stays where it was dropped").exists();
+
+            disk.resize("64m");
+
+            Path manifestFile = data().resolve("outbox/full/job.json");
+            await().atMost(WAIT).until(() -> Files.exists(manifestFile));
+            JsonNode manifest = json.readTree(manifestFile.toFile());
+            assertThat(manifest.get("state").asText()).isEqualTo("delivered");
+            assertThat(Drops.sha256(data().resolve("outbox/full/es/full.es.mp4"))).isEqualTo(sourceSha);
+            assertThat(manifest.get("events").toString()).contains("No space left on device");
+            assertThat(sim.calls("start-dub")).isEqualTo(1);
+        }
     }
 }

@@ -37,7 +37,8 @@ class SpendGuardFailModeTest {
         @Override
         public Map<String, String> getConfigOverrides() {
             return Map.of("hub.budget.providers.dublab.daily-credits", "3",
-                    "hub.budget.providers.perso.daily-credits", "100",
+                    "hub.budget.providers.perso.daily-credits", "3",
+                    "hub.budget.providers.alugha.daily-credits", "100",
                     "hub.budget.when-exceeded", "fail");
         }
 
@@ -54,6 +55,9 @@ class SpendGuardFailModeTest {
     PersoSimulator perso;
 
     @Inject
+    io.dubhub.sandbox.AlughaSimulator alugha;
+
+    @Inject
     HubConfig config;
 
     final ObjectMapper json = new ObjectMapper();
@@ -63,6 +67,7 @@ class SpendGuardFailModeTest {
         dublab.reset();
         dublab.setStageDuration(Duration.ofMillis(300));
         perso.reset();
+        alugha.reset();
     }
 
     JsonNode error(String provider, String name) throws Exception {
@@ -94,12 +99,29 @@ class SpendGuardFailModeTest {
     }
 
     @Test
-    void aBudgetOnAProviderWithoutAnEstimateFailsItsJobsRatherThanSpendBlind() throws Exception {
+    void aPersoBudgetReservesPersosOwnEstimate() throws Exception {
         Path inbox = Path.of(config.dataDir(), "inbox/perso");
-        Drops.sidecar(inbox, "blind.mp4", "{\"sourceLanguage\":\"en\",\"targetLanguages\":[\"es\"]}");
+        // 90 s to one language: Perso's media/quota answers 2 (the sandbox's price: started minutes × languages)
+        Drops.sidecar(inbox, "one.mp4", "{\"sourceLanguage\":\"en\",\"targetLanguages\":[\"es\"]}");
+        Drops.video(inbox, "one.mp4", Duration.ofSeconds(90));
+        await().atMost(WAIT).until(() -> Files.exists(Path.of(config.dataDir(), "outbox/one/job.json")));
+        Drops.sidecar(inbox, "two.mp4", "{\"sourceLanguage\":\"en\",\"targetLanguages\":[\"es\"]}");
+        Drops.video(inbox, "two.mp4", Duration.ofSeconds(90));
+        assertThat(error("perso", "two.mp4").get("reason").asText()).isEqualTo("perso budget: today 2 of 3 credits used/reserved,"
+                + " this job needs 2; not submitted (HUB_BUDGET_WHEN_EXCEEDED=fail). Drop the file again when the budget allows it");
+        assertThat(perso.calls("estimate-quota")).as("one estimate per job, shared by the budget and the quota check").isEqualTo(2);
+        assertThat(perso.calls("translate")).isEqualTo(1);
+        assertThat(perso.calls("sas-token")).as("the refused job uploaded nothing").isEqualTo(1);
+    }
+
+    @Test
+    void aBudgetOnAProviderWithoutAnEstimateFailsItsJobsRatherThanSpendBlind() throws Exception {
+        // alugha hosts videos: its API has no price and no balance to reserve against
+        Path inbox = Path.of(config.dataDir(), "inbox/alugha");
+        Drops.sidecar(inbox, "blind.mp4", "{\"sourceLanguage\":\"en\",\"targetLanguages\":[\"de\"]}");
         Drops.video(inbox, "blind.mp4", Duration.ofSeconds(30));
-        assertThat(error("perso", "blind.mp4").get("reason").asText()).contains("a daily credit budget applies"
-                + " (HUB_BUDGET_PROVIDERS_PERSO_DAILY_CREDITS = 100) but dubhub cannot estimate what a perso job costs");
-        assertThat(perso.projectCount()).isZero();
+        assertThat(error("alugha", "blind.mp4").get("reason").asText()).contains("a daily credit budget applies"
+                + " (HUB_BUDGET_PROVIDERS_ALUGHA_DAILY_CREDITS = 100) but dubhub cannot estimate what a job costs at alugha");
+        assertThat(alugha.videoCount()).isZero();
     }
 }

@@ -76,6 +76,8 @@ public class PersoProvider implements ProviderAdapter {
     static final String OP_REGISTER = "register-video";
     static final String OP_QUEUE = "queue";
     static final String OP_TRANSLATE = "translate";
+    /** Perso's own estimate of a job's quota (GET .../media/quota), asked once and kept: the budget and the balance check share it. */
+    static final String OP_ESTIMATE = "estimate-quota";
 
     /** download-info flag → download target, our type name and file-name part; source-side ones once per job. */
     record OutputKind(String flag, String target, String suffix, String extension, boolean sourceSide) {
@@ -196,6 +198,86 @@ public class PersoProvider implements ProviderAdapter {
                         + "; Perso takes 201 to 7999 pixels per side (F40010/F40011)");
             }
         }
+    }
+
+    /**
+     * Perso prices a job itself: GET .../media/quota with the media's type, duration, size, lip sync
+     * and language count answers {@code expectedUsedQuota}, in the same units as the space's
+     * {@code remainingQuota}. That figure is what a daily budget for Perso reserves.
+     */
+    @Override
+    public java.util.OptionalDouble estimateCredits(Job job, JobSpec spec, MediaInfo media) {
+        resolveSpace(job);
+        return java.util.OptionalDouble.of(quotaEstimate(job, spec, media));
+    }
+
+    private long quotaEstimate(Job job, JobSpec spec, MediaInfo media) {
+        Optional<ProviderCall> known = ledger.call(job.id(), OP_ESTIMATE, "job").filter(ProviderCall::done);
+        if (known.isPresent()) {
+            return Long.parseLong(known.get().providerId());
+        }
+        if (media.duration() == null) {
+            throw new JobRejectedException(Stage.SUBMIT, "the media's duration is unknown, so Perso's quota for it cannot be estimated");
+        }
+        StringBuilder query = new StringBuilder("?mediaType=").append(media.hasVideo() ? "VIDEO" : "AUDIO")
+                .append("&lipSync=").append(Boolean.TRUE.equals(spec.options().get("withLipSync")))
+                .append("&durationMs=").append(media.duration().toMillis())
+                .append("&targetLanguageSize=").append(spec.targetLanguages().size());
+        if (media.width() != null && media.height() != null) {
+            query.append("&width=").append(media.width()).append("&height=").append(media.height());
+        }
+        Answer answer = http.call(ID, "estimate-quota", Stage.SUBMIT, "GET",
+                uri("/video-translator/api/v1/projects/spaces/" + spaceSeq(job) + "/media/quota" + query), auth(), null);
+        if (!answer.ok()) {
+            throw PersoErrors.failure("estimate-quota", Stage.SUBMIT, answer);
+        }
+        JsonNode expected = answer.body().path("result").path("expectedUsedQuota");
+        if (!expected.isNumber()) {
+            throw new ProviderException(ID, Kind.TRANSIENT, Stage.SUBMIT, answer.status(), "Perso's quota estimate has no expectedUsedQuota", answer.raw());
+        }
+        long need = (long) Math.ceil(expected.asDouble());
+        ledger.recordDone(job.id(), OP_ESTIMATE, "job", Long.toString(need), null);
+        return need;
+    }
+
+    /**
+     * Before anything is uploaded: the space's remaining quota (GET .../plan/status) against Perso's
+     * estimate for this job. Too little fails the job here, with both figures, instead of at the
+     * translate call (VT4021) after the upload.
+     */
+    public void checkQuota(Job job) {
+        if (ledger.call(job.id(), OP_TRANSLATE, "job").isPresent()) {
+            return; // translate was (being) asked for: the quota was checked before it
+        }
+        JobSpec spec = jobData.spec(job);
+        MediaInfo media = jobData.media(job);
+        Answer answer = http.call(ID, "plan-status", Stage.SUBMIT, "GET",
+                uri("/video-translator/api/v1/projects/spaces/" + spaceSeq(job) + "/plan/status"), auth(), null);
+        if (answer.status() == 404 && PersoErrors.code(answer).isEmpty()) {
+            ledger.event(job.id(), Stage.SUBMIT, "Perso has no plan status endpoint here (HTTP 404); the quota was not checked before uploading");
+            return;
+        }
+        if (!answer.ok()) {
+            throw PersoErrors.failure("plan-status", Stage.SUBMIT, answer);
+        }
+        JsonNode result = answer.body().path("result");
+        JsonNode remaining = result.path("remainingQuota").isObject() ? result.path("remainingQuota").path("remainingQuota")
+                : result.path("remainingQuota");
+        if (!remaining.isNumber()) {
+            ledger.event(job.id(), Stage.SUBMIT, "Perso plan status shows no remaining quota; not checked before uploading");
+            return;
+        }
+        long need = quotaEstimate(job, spec, media);
+        String resets = result.hasNonNull("resetDateTime") ? " (it resets " + result.get("resetDateTime").asText() + ")" : "";
+        String what = spec.targetLanguages().size() + " language(s), " + media.duration().toMillis() / 1000.0 + " s"
+                + (Boolean.TRUE.equals(spec.options().get("withLipSync")) ? ", lip sync" : "");
+        if (need > remaining.asDouble()) {
+            throw new ProviderException(ID, Kind.OUT_OF_CREDITS, Stage.SUBMIT, answer.status(),
+                    "Perso: out of quota: this job needs " + need + " (Perso's estimate for " + what + "), the space has "
+                            + remaining.asText() + " left" + resets + "; nothing was uploaded. Top up or wait for the reset, then drop the file again",
+                    answer.raw());
+        }
+        ledger.event(job.id(), Stage.SUBMIT, "Perso quota: " + remaining.asText() + " left, this job needs " + need + " (" + what + ")");
     }
 
     // ------------------------------------------------------------------ submit, step by step

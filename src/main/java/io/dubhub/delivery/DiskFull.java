@@ -1,0 +1,54 @@
+package io.dubhub.delivery;
+
+import java.io.IOException;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+
+/**
+ * A write that failed because the disk is full (ENOSPC) or a quota is used up (EDQUOT). That is no
+ * provider's fault and no reason to spend a job's retry attempts: the job waits and tries again
+ * until ops have made room, and says where.
+ */
+public final class DiskFull {
+
+    /** How often a job held up by a full disk tries again. */
+    public static final Duration RECHECK = Duration.ofSeconds(30);
+
+    private DiskFull() {
+    }
+
+    public static boolean is(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = t.getMessage();
+            if (m != null) {
+                String lower = m.toLowerCase(Locale.ROOT);
+                if (lower.contains("no space left on device") || lower.contains("disk quota exceeded")) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** "the disk holding /srv/data/.work/j-1 is full (0.0 MiB free of 4.0 MiB, No space left on device)". */
+    public static String describe(Path where) {
+        Path p = where.toAbsolutePath();
+        while (p != null && !Files.exists(p)) {
+            p = p.getParent();
+        }
+        String room = "";
+        if (p != null) {
+            try {
+                FileStore store = Files.getFileStore(p);
+                room = String.format(Locale.ROOT, "%.1f MiB free of %.1f MiB, ", store.getUsableSpace() / 1048576.0,
+                        store.getTotalSpace() / 1048576.0);
+            } catch (IOException ignored) {
+                // the figures are a courtesy
+            }
+        }
+        return "the disk holding " + where.toAbsolutePath() + " is full (" + room + "No space left on device)";
+    }
+}

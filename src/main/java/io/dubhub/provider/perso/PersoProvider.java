@@ -214,7 +214,7 @@ public class PersoProvider implements ProviderAdapter {
     private long quotaEstimate(Job job, JobSpec spec, MediaInfo media) {
         Optional<ProviderCall> known = ledger.call(job.id(), OP_ESTIMATE, "job").filter(ProviderCall::done);
         if (known.isPresent()) {
-            return Long.parseLong(known.get().providerId());
+            return Long.parseLong(known.get().providerRef());
         }
         if (media.duration() == null) {
             throw new JobRejectedException(Stage.SUBMIT, "the media's duration is unknown, so Perso's quota for it cannot be estimated");

@@ -33,7 +33,7 @@ public final class DiskFull {
         return false;
     }
 
-    /** "the disk holding /srv/data/.work/j-1 is full (0.0 MiB free of 4.0 MiB, No space left on device)". */
+    /** "the disk holding /srv/data/.work/j-1 is full (12 KiB free of 16 GiB, No space left on device)". */
     public static String describe(Path where) {
         Path p = where.toAbsolutePath();
         while (p != null && !Files.exists(p)) {
@@ -43,12 +43,22 @@ public final class DiskFull {
         if (p != null) {
             try {
                 FileStore store = Files.getFileStore(p);
-                room = String.format(Locale.ROOT, "%.1f MiB free of %.1f MiB, ", store.getUsableSpace() / 1048576.0,
-                        store.getTotalSpace() / 1048576.0);
+                room = size(store.getUsableSpace()) + " free of " + size(store.getTotalSpace()) + ", ";
             } catch (IOException ignored) {
                 // the figures are a courtesy
             }
         }
         return "the disk holding " + where.toAbsolutePath() + " is full (" + room + "No space left on device)";
+    }
+
+    static String size(long bytes) {
+        String[] units = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+        double v = bytes;
+        int u = 0;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return u == 0 ? bytes + " bytes" : String.format(Locale.ROOT, v >= 10 ? "%.0f %s" : "%.1f %s", v, units[u]);
     }
 }

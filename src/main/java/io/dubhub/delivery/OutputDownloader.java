@@ -105,7 +105,8 @@ public class OutputDownloader {
             if (DiskFull.is(e)) {
                 // Not the provider's fault and not worth a retry attempt: the job waits until there is room again.
                 throw ProviderException.waitUntil(job.provider(), Stage.DOWNLOAD, 0, Instant.now().plus(diskRecheck()),
-                        DiskFull.describe(work) + "; the " + what + " is tried again every " + diskRecheck().toSeconds() + " s");
+                        DiskFull.describe(work.getParent()) + "; the download of " + link.language() + " " + link.type()
+                                + " is tried again every " + diskRecheck().toSeconds() + " s");
             }
             if (e instanceof BulkHttp.ChecksumMismatchException) {
                 throw new ProviderException(job.provider(), Kind.TRANSIENT, Stage.DOWNLOAD,

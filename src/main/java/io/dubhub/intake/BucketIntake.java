@@ -320,8 +320,9 @@ public class BucketIntake {
         Path sidecar = file.resolveSibling(file.getFileName() + Intake.SIDECAR_SUFFIX);
         try {
             Files.createDirectories(file.getParent());
-            Path tmp = file.resolveSibling("." + file.getFileName() + ".download");
-            Files.deleteIfExists(tmp);
+            // Named per attempt: replicas sharing a data folder may copy the same object at once.
+            Path tmp = file.resolveSibling("." + file.getFileName() + "." + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong())
+                    + ".download");
             long started = System.nanoTime();
             // Streamed to disk and hashed on the way (one read of the object, none of the file); If-Match:
             // the bytes are the version we listed, not a newer upload. A presigned GET so the bytes move on
@@ -340,11 +341,17 @@ public class BucketIntake {
             double seconds = Math.max(1e-9, (System.nanoTime() - started) / 1e9);
             LOG.infof("Copied s3://%s/%s: %d bytes in %.2f s (%.0f MiB/s, SHA-256 included)", bucket, key, copied.bytes(), seconds,
                     copied.bytes() / seconds / (1024 * 1024));
+            if (ledger.findBySourceKey(sourceKey).isPresent()) {
+                // another replica took this version while we copied it: its job has the object, ours is not needed
+                Files.deleteIfExists(tmp);
+                LOG.debugf("s3://%s/%s was taken by another replica during the copy", bucket, key);
+                return new Taken(null, true);
+            }
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             Files.deleteIfExists(sidecar);
             try {
-                Path sidecarTmp = sidecar.resolveSibling("." + sidecar.getFileName() + ".download");
-                Files.deleteIfExists(sidecarTmp);
+                Path sidecarTmp = sidecar.resolveSibling("." + sidecar.getFileName() + "."
+                        + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong()) + ".download");
                 client.getObject(g -> g.bucket(bucket).key(key + Intake.SIDECAR_SUFFIX), ResponseTransformer.toFile(sidecarTmp));
                 Files.move(sidecarTmp, sidecar, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             } catch (NoSuchKeyException noSidecar) {

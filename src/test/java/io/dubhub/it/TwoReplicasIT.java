@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.dubhub.sandbox.SyntheticVideo;
 import io.dubhub.testing.PostgresLedger;
+import io.dubhub.testing.S3ProxyProcess;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.core.sync.RequestBody;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,19 +27,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Two hub processes on one PostgreSQL ledger watching one shared inbox: every file becomes one
- * job, dublab sees one create per file, and when one replica is killed with SIGKILL its jobs are
- * taken over by the other once their leases expire.
+ * Two hub processes on one PostgreSQL ledger watching one shared inbox and one shared bucket
+ * prefix: every file and every object becomes one job, dublab sees one create per source, and when
+ * one replica is killed with SIGKILL its jobs are taken over by the other once their leases expire.
  */
 class TwoReplicasIT {
 
     static final int FILES = 10;
+    static final int OBJECTS = 6;
 
     private final ObjectMapper json = new ObjectMapper();
     private HubProcess simulator;
     private HubProcess replicaA;
     private HubProcess replicaB;
     private PostgresLedger ledger;
+    private S3ProxyProcess s3;
 
     @AfterEach
     void stopAll() throws Exception {
@@ -48,6 +52,9 @@ class TwoReplicasIT {
         }
         if (ledger != null) {
             ledger.close();
+        }
+        if (s3 != null) {
+            s3.close();
         }
     }
 
@@ -68,6 +75,25 @@ class TwoReplicasIT {
         simulator.post("/sandbox/dublab/_control/reset");
         simulator.post("/sandbox/dublab/_control/stage-duration?millis=1500");
         ledger = PostgresLedger.create();
+        s3 = S3ProxyProcess.start();
+        String in = s3.createBucket("shared-in-" + UUID.randomUUID().toString().substring(0, 6));
+        String out = s3.createBucket("shared-out-" + UUID.randomUUID().toString().substring(0, 6));
+        // both replicas run the shipped folder routes plus one watch-bucket route on the same prefix
+        Path config = Files.createDirectories(root.resolve("config/routes"));
+        Files.copy(Path.of("config/routes/inbox.yaml"), config.resolve("inbox.yaml"));
+        Files.writeString(config.resolve("bucket.yaml"), """
+                - templatedRoute:
+                    routeTemplateRef: watch-bucket
+                    routeId: shared-bucket
+                    parameters:
+                      - {name: bucket, value: %s}
+                      - {name: prefix, value: "to-dub/"}
+                      - {name: provider, value: dublab}
+                      - {name: sourceLanguage, value: en}
+                      - {name: targetLanguages, value: es}
+                      - {name: scanDelay, value: "500"}
+                      - {name: sink, value: "s3://%s/out"}
+                """.formatted(in, out));
 
         Map<String, String> common = new HashMap<>(Map.of(
                 "HUB_DATA_DIR", shared.toString(),
@@ -79,6 +105,13 @@ class TwoReplicasIT {
                 "HUB_POLL_TICK", "300ms",
                 "HUB_POLL_LEASE", "4s",
                 "HUB_POLL_LEASE_RENEWAL", "1s"));
+        common.putAll(Map.of(
+                "HUB_CONFIG_DIR", root.resolve("config").toString(),
+                "HUB_S3_ENDPOINT", s3.endpoint().toString(),
+                "HUB_S3_ACCESS_KEY", s3.accessKey(),
+                "HUB_S3_SECRET_KEY", s3.secretKey(),
+                "HUB_S3_REGION", s3.region(),
+                "HUB_S3_PATH_STYLE", "true"));
         if (ledger.password() != null) {
             common.put("HUB_LEDGER_PASSWORD", ledger.password());
         }
@@ -98,6 +131,12 @@ class TwoReplicasIT {
             SyntheticVideo.writeMp4(staging, Duration.ofSeconds(20 + i), 640, 360, 128 * 1024);
             Files.move(staging, inbox.resolve("talk-" + i + ".mp4"), StandardCopyOption.ATOMIC_MOVE);
         }
+        for (int i = 1; i <= OBJECTS; i++) {
+            Path video = Files.createTempFile(root, "object-", ".mp4");
+            SyntheticVideo.writeMp4(video, Duration.ofSeconds(20 + i), 640, 360, 128 * 1024);
+            String key = "to-dub/clip-" + i + ".mp4";
+            s3.client().putObject(b -> b.bucket(in).key(key).contentType("video/mp4"), RequestBody.fromFile(video));
+        }
 
         // kill A as soon as it has a job at dublab that is not finished yet
         Pattern submitted = Pattern.compile("Job (\\S+) submitted to dublab");
@@ -115,11 +154,19 @@ class TwoReplicasIT {
         assertThat(inFlightOnA).isNotEmpty();
 
         await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofMillis(500))
-                .until(() -> countRows("SELECT COUNT(*) FROM job WHERE state = 'DELIVERED'") == FILES);
+                .until(() -> countRows("SELECT COUNT(*) FROM job WHERE state = 'DELIVERED'") == FILES + OBJECTS);
 
-        assertThat(countRows("SELECT COUNT(*) FROM job")).as("one job per file").isEqualTo(FILES);
-        assertThat(calls("init-dub") + calls("init-dub-group")).as("one dublab create per file").isEqualTo(FILES);
-        assertThat(calls("start-dub")).isEqualTo(FILES);
+        assertThat(countRows("SELECT COUNT(*) FROM job")).as("one job per file and object").isEqualTo(FILES + OBJECTS);
+        assertThat(countRows("SELECT COUNT(*) FROM job WHERE source_key LIKE 's3://%'")).isEqualTo(OBJECTS);
+        assertThat(calls("init-dub") + calls("init-dub-group")).as("one dublab create per source").isEqualTo(FILES + OBJECTS);
+        assertThat(calls("start-dub")).isEqualTo(FILES + OBJECTS);
+        for (int i = 1; i <= OBJECTS; i++) {
+            String manifestKey = "out/clip-" + i + "/job.json";
+            String manifest = s3.client().getObjectAsBytes(b -> b.bucket(out).key(manifestKey)).asUtf8String();
+            assertThat(json.readTree(manifest).path("state").asText()).isEqualTo("delivered");
+        }
+        assertThat(s3.client().listObjectsV2(l -> l.bucket(out).prefix("out/")).contents().stream()
+                .filter(o -> o.key().endsWith("/job.json")).count()).as("one sink folder per object, no -<job id> twins").isEqualTo(OBJECTS);
         String logB = Files.readString(replicaB.log());
         for (String id : inFlightOnA) {
             assertThat(logB).as("job %s of the killed replica finished by the other", id).contains("Job " + id + " delivered");
@@ -128,8 +175,8 @@ class TwoReplicasIT {
             assertThat(shared.resolve("outbox/talk-" + i + "/job.json")).exists();
             assertThat(shared.resolve("done/dublab/talk-" + i + ".mp4")).exists();
         }
-        System.out.printf("TwoReplicasIT: %d files; replica-a submitted %d before its kill (%d in flight), replica-b submitted %d%n",
-                FILES, count(submitted, logA), inFlightOnA.size(), count(submitted, logB));
+        System.out.printf("TwoReplicasIT: %d files and %d objects; replica-a submitted %d before its kill (%d in flight), replica-b submitted %d%n",
+                FILES, OBJECTS, count(submitted, logA), inFlightOnA.size(), count(submitted, logB));
     }
 
     private static int count(Pattern p, String text) {

@@ -41,7 +41,7 @@ public class WorkQueue {
     /** Claims due jobs, no more than the workers can start soon; the poll route queues them. */
     public List<String> claimDue() {
         pollCycles.incrementAndGet();
-        int room = config.workers() * 2 - held.size();
+        int room = room() - held.size();
         if (room <= 0) {
             return List.of();
         }
@@ -54,10 +54,23 @@ public class WorkQueue {
         return claimed;
     }
 
-    /** Marks a job as ours before it is queued (intake already holds its lease). */
-    public String hold(String jobId) {
-        held.add(jobId);
-        return jobId;
+    /**
+     * A job just registered by intake (which holds its lease): worked on at once while there is
+     * room, otherwise let go, due now, for the poller to claim in its turn. Without the limit a burst
+     * of new files went straight into the work queue ahead of every poll and download.
+     */
+    public void admit(String jobId) {
+        if (held.size() < room()) {
+            held.add(jobId);
+            producer.asyncSendBody(QUEUE, jobId);
+        } else {
+            ledger.release(jobId, java.time.Instant.now());
+        }
+    }
+
+    /** Jobs this process takes at once: queued for, or being worked on by, its workers. */
+    private int room() {
+        return config.workers() * 2;
     }
 
     /** Queues a held job again at once (its next stage is due now), keeping the lease. */

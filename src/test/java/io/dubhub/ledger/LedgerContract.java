@@ -96,6 +96,23 @@ abstract class LedgerContract {
     }
 
     @Test
+    void jobsFurthestAlongAreClaimedFirstSoABurstOfNewFilesCannotHoldThemBack() {
+        Instant longAgo = Instant.now().minus(java.time.Duration.ofDays(1));
+        String fresh = ledger.register(newJob("file:/fresh|" + UUID.randomUUID())).job().id();
+        ledger.release(fresh, longAgo.minusSeconds(10)); // due the longest: FIFO alone would take it first
+        String polled = ledger.register(newJob("file:/polled|" + UUID.randomUUID())).job().id();
+        ledger.setState(polled, JobState.PROCESSING, Stage.POLL, null, null);
+        ledger.release(polled, longAgo);
+        String finishing = ledger.register(newJob("file:/finishing|" + UUID.randomUUID())).job().id();
+        ledger.setState(finishing, JobState.DOWNLOADING, Stage.DOWNLOAD, null, null);
+        ledger.release(finishing, longAgo.plusSeconds(10));
+
+        assertThat(ledger.claimDue(1)).containsExactly(finishing);
+        assertThat(ledger.claimDue(1)).containsExactly(polled);
+        assertThat(ledger.claimDue(1)).containsExactly(fresh);
+    }
+
+    @Test
     void callIntentsTargetsOutputsAndEventsRoundTrip() {
         String id = ledger.register(newJob("file:/c|" + UUID.randomUUID())).job().id();
         ledger.recordIntent(id, "init-dub-group", "job", null);

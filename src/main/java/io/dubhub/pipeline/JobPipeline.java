@@ -149,6 +149,7 @@ public class JobPipeline {
         Job job = ledger.find(jobId).orElse(null);
         if (job == null || !job.state().active()) {
             work.forget(jobId);
+            work.refill();
             return;
         }
         if (!job.nextAt().isAfter(Instant.now())) {
@@ -156,6 +157,7 @@ public class JobPipeline {
         } else {
             ledger.release(jobId, job.nextAt());
             work.forget(jobId);
+            work.refill();
         }
     }
 }

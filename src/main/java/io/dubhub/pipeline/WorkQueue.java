@@ -41,6 +41,32 @@ public class WorkQueue {
     /** Claims due jobs, no more than the workers can start soon; the poll route queues them. */
     public List<String> claimDue() {
         pollCycles.incrementAndGet();
+        return claim();
+    }
+
+    private final java.util.concurrent.atomic.AtomicBoolean refilling = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * A worker let a job go: take the next due ones now rather than at the next poll tick. With the
+     * number held capped (see {@link #admit}), waiting for the tick would leave workers idle between
+     * stages; one claim per finished stage keeps them busy. Skipped while another refill runs.
+     */
+    public void refill() {
+        if (!refilling.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            for (String id : claim()) {
+                producer.asyncSendBody(QUEUE, id);
+            }
+        } catch (RuntimeException e) {
+            LOG.debugf("refill skipped (the poll tick claims instead): %s", e.getMessage());
+        } finally {
+            refilling.set(false);
+        }
+    }
+
+    private List<String> claim() {
         int room = room() - held.size();
         if (room <= 0) {
             return List.of();

@@ -49,10 +49,13 @@ public class JobLedger {
     /**
      * Claim order: jobs furthest along first, then the longest due. A burst of new files must not
      * hold back the polls and downloads of jobs already paid for (seen in bench/ScaleBench: 500
-     * files dropped at once, and the first result came only after all 500 were submitted).
+     * files dropped at once, and the first result came only after all 500 were submitted). A job
+     * due for longer than {@link #CLAIM_AGING} ranks with the polls, so steady polling of many
+     * jobs cannot keep a new file waiting for ever. The one parameter is now minus that age.
      */
-    private static final String CLAIM_ORDER = "ORDER BY CASE state WHEN 'DOWNLOADING' THEN 0 WHEN 'PROCESSING' THEN 1 WHEN 'STUCK' THEN 1"
-            + " WHEN 'SUBMITTING' THEN 2 ELSE 3 END, next_at";
+    private static final String CLAIM_ORDER = "ORDER BY CASE WHEN state = 'DOWNLOADING' THEN 0"
+            + " WHEN state IN ('PROCESSING','STUCK') OR next_at < ? THEN 1 WHEN state = 'SUBMITTING' THEN 2 ELSE 3 END, next_at";
+    static final java.time.Duration CLAIM_AGING = java.time.Duration.ofMinutes(1);
 
     @Inject
     LedgerDataSource db;
@@ -329,7 +332,8 @@ public class JobLedger {
                 ps.setTimestamp(2, ts(until));
                 ps.setTimestamp(3, ts(now));
                 ps.setTimestamp(4, ts(now));
-                ps.setInt(5, limit);
+                ps.setTimestamp(5, ts(now.minus(CLAIM_AGING)));
+                ps.setInt(6, limit);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         claimed.add(rs.getString(1));
@@ -345,7 +349,8 @@ public class JobLedger {
                 "SELECT id FROM job WHERE state IN " + ACTIVE_STATES + " AND next_at <= ? AND (lease_until IS NULL OR lease_until < ?) " + CLAIM_ORDER + " LIMIT ?")) {
             ps.setTimestamp(1, ts(now));
             ps.setTimestamp(2, ts(now));
-            ps.setInt(3, limit);
+            ps.setTimestamp(3, ts(now.minus(CLAIM_AGING)));
+            ps.setInt(4, limit);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     candidates.add(rs.getString(1));

@@ -99,15 +99,19 @@ abstract class LedgerContract {
     void jobsFurthestAlongAreClaimedFirstSoABurstOfNewFilesCannotHoldThemBack() {
         Instant longAgo = Instant.now().minus(java.time.Duration.ofDays(1));
         String fresh = ledger.register(newJob("file:/fresh|" + UUID.randomUUID())).job().id();
-        ledger.release(fresh, longAgo.minusSeconds(10)); // due the longest: FIFO alone would take it first
+        ledger.release(fresh, Instant.now().minusSeconds(50)); // due before the poll: FIFO alone would take it first
         String polled = ledger.register(newJob("file:/polled|" + UUID.randomUUID())).job().id();
         ledger.setState(polled, JobState.PROCESSING, Stage.POLL, null, null);
-        ledger.release(polled, longAgo);
+        ledger.release(polled, Instant.now().minusSeconds(10));
         String finishing = ledger.register(newJob("file:/finishing|" + UUID.randomUUID())).job().id();
         ledger.setState(finishing, JobState.DOWNLOADING, Stage.DOWNLOAD, null, null);
-        ledger.release(finishing, longAgo.plusSeconds(10));
+        ledger.release(finishing, Instant.now().minusSeconds(5));
+        // a new file that has waited for a day ranks with the polls (and before them: it is due the longest)
+        String starved = ledger.register(newJob("file:/starved|" + UUID.randomUUID())).job().id();
+        ledger.release(starved, longAgo);
 
         assertThat(ledger.claimDue(1)).containsExactly(finishing);
+        assertThat(ledger.claimDue(1)).containsExactly(starved);
         assertThat(ledger.claimDue(1)).containsExactly(polled);
         assertThat(ledger.claimDue(1)).containsExactly(fresh);
     }

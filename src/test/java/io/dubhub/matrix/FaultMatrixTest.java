@@ -13,6 +13,8 @@ import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -131,23 +133,18 @@ class FaultMatrixTest {
         assertThat(manifest.get("events").toString()).contains("did not answer start-dub within 5 s (HUB_HTTP_CALL_TIMEOUT)");
     }
 
-    @Test
-    void aDownloadThatStallsIsBrokenOffAfterTheIdleTimeoutAndFetchedAgain() throws Exception {
-        int before = storage.faultedGets(SandboxStorage.GetFault.STALL);
-        storage.failNextGet("dublab/", SandboxStorage.GetFault.STALL);
-        JsonNode manifest = deliveredWithCheckedOutputs("stalled");
-        assertThat(storage.faultedGets(SandboxStorage.GetFault.STALL) - before).as("one download stalled").isEqualTo(1);
-        assertThat(manifest.get("events").toString()).contains("no byte arrived for 5 s (HUB_HTTP_IDLE_TIMEOUT)");
-    }
-
-    @Test
-    void aDownloadDamagedOnTheWayIsCaughtByItsChecksumAndFetchedAgain() throws Exception {
-        int before = storage.faultedGets(SandboxStorage.GetFault.CORRUPT);
-        // one byte flipped under the Content-MD5 of the true bytes, as a bad proxy or NIC would
-        storage.failNextGet("dublab/", SandboxStorage.GetFault.CORRUPT);
-        JsonNode manifest = deliveredWithCheckedOutputs("damaged");
-        assertThat(storage.faultedGets(SandboxStorage.GetFault.CORRUPT) - before).as("one download was damaged").isEqualTo(1);
-        assertThat(manifest.get("events").toString()).contains("arrived damaged").contains("Content-MD5");
+    /** A download that stalls (broken off by the idle timeout) or arrives damaged (caught by its Content-MD5) is fetched again. */
+    @ParameterizedTest
+    @CsvSource({
+            "STALL,   stalled, no byte arrived for 5 s (HUB_HTTP_IDLE_TIMEOUT)",
+            // one byte flipped under the Content-MD5 of the true bytes, as a bad proxy or NIC would
+            "CORRUPT, damaged, arrived damaged (the bytes' MD5 is"})
+    void aDownloadThatStallsOrArrivesDamagedIsFetchedAgain(SandboxStorage.GetFault fault, String stem, String event) throws Exception {
+        int before = storage.faultedGets(fault);
+        storage.failNextGet("dublab/", fault);
+        JsonNode manifest = deliveredWithCheckedOutputs(stem);
+        assertThat(storage.faultedGets(fault) - before).as("one download went wrong").isEqualTo(1);
+        assertThat(manifest.get("events").toString()).contains(event);
     }
 
     @Test

@@ -10,12 +10,14 @@ import org.apache.hc.client5.http.config.ConnectionConfig;
 import org.apache.hc.client5.http.config.RequestConfig;
 import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
 import org.apache.hc.client5.http.impl.classic.HttpClients;
+import org.apache.hc.client5.http.impl.io.ManagedHttpClientConnectionFactory;
 import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager;
 import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
 import org.apache.hc.core5.http.ClassicHttpRequest;
 import org.apache.hc.core5.http.ClassicHttpResponse;
 import org.apache.hc.core5.http.Header;
 import org.apache.hc.core5.http.HttpEntity;
+import org.apache.hc.core5.http.config.Http1Config;
 import org.apache.hc.core5.http.io.SocketConfig;
 import org.apache.hc.core5.http.io.entity.AbstractHttpEntity;
 import org.apache.hc.core5.util.Timeout;
@@ -68,6 +70,8 @@ public class BulkHttp {
 
     /** One read or write; large enough that syscalls and digest calls are not the cost. */
     static final int BUFFER_BYTES = 256 * 1024;
+    /** A request head and a body up to this size go out in one write. */
+    static final int SMALL_BODY_BYTES = 64 * 1024;
     /** From this size a PUT first asks whether the server will take it. */
     static final long EXPECT_CONTINUE_FROM = 1024 * 1024;
     /** What of an error body is kept for the operator's message. */
@@ -96,6 +100,11 @@ public class BulkHttp {
     public BulkHttp(Duration connectTimeout, Duration idleTimeout) {
         this.idleTimeout = idleTimeout;
         PoolingHttpClientConnectionManager connections = PoolingHttpClientConnectionManagerBuilder.create()
+                .setConnectionFactory(ManagedHttpClientConnectionFactory.builder()
+                        // A small body leaves in one write with the request head: a server that refuses on the
+                        // head and closes at once (S3Proxy does) cannot reset the connection between the two.
+                        .http1Config(Http1Config.custom().setBufferSize(SMALL_BODY_BYTES).build())
+                        .build())
                 .setDefaultConnectionConfig(ConnectionConfig.custom()
                         .setConnectTimeout(Timeout.of(connectTimeout))
                         .setSocketTimeout(Timeout.of(idleTimeout))

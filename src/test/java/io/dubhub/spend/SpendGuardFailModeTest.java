@@ -102,12 +102,12 @@ class SpendGuardFailModeTest {
     void aPersoBudgetReservesPersosOwnEstimate() throws Exception {
         Path inbox = Path.of(config.dataDir(), "inbox/perso");
         // 90 s to one language: Perso's media/quota answers 2 (the sandbox's price: started minutes × languages)
-        Drops.sidecar(inbox, "one.mp4", "{\"sourceLanguage\":\"en\",\"targetLanguages\":[\"es\"]}");
-        Drops.video(inbox, "one.mp4", Duration.ofSeconds(90));
-        await().atMost(WAIT).until(() -> Files.exists(Path.of(config.dataDir(), "outbox/one/job.json")));
-        Drops.sidecar(inbox, "two.mp4", "{\"sourceLanguage\":\"en\",\"targetLanguages\":[\"es\"]}");
-        Drops.video(inbox, "two.mp4", Duration.ofSeconds(90));
-        assertThat(error("perso", "two.mp4").get("reason").asText()).isEqualTo("perso budget: today 2 of 3 credits used/reserved,"
+        Drops.sidecar(inbox, "perso-one.mp4", "{\"sourceLanguage\":\"en\",\"targetLanguages\":[\"es\"]}");
+        Drops.video(inbox, "perso-one.mp4", Duration.ofSeconds(90));
+        await().atMost(WAIT).until(() -> Files.exists(Path.of(config.dataDir(), "outbox/perso-one/job.json")));
+        Drops.sidecar(inbox, "perso-two.mp4", "{\"sourceLanguage\":\"en\",\"targetLanguages\":[\"es\"]}");
+        Drops.video(inbox, "perso-two.mp4", Duration.ofSeconds(90));
+        assertThat(error("perso", "perso-two.mp4").get("reason").asText()).isEqualTo("perso budget: today 2 of 3 credits used/reserved,"
                 + " this job needs 2; not submitted (HUB_BUDGET_WHEN_EXCEEDED=fail). Drop the file again when the budget allows it");
         assertThat(perso.calls("estimate-quota")).as("one estimate per job, shared by the budget and the quota check").isEqualTo(2);
         assertThat(perso.calls("translate")).isEqualTo(1);

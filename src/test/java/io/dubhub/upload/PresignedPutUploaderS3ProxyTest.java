@@ -72,10 +72,11 @@ class PresignedPutUploaderS3ProxyTest {
     /** 5 MiB + 1.5 MiB, so a multipart upload has one full part and a short last one. */
     static Path longVideo;
     /**
-     * What refused uploads send. S3Proxy (Jetty) answers a refused PUT before it reads the body
-     * and then closes the connection; with a body bigger than the socket buffers the JDK client
-     * often loses that 403 to the reset and reports an I/O error instead. A 16 KiB body is taken
-     * whole by the kernel, so the refusal itself is what these tests see, every time.
+     * What refused uploads send. S3Proxy (Jetty) answers a refused PUT before it reads the body (after
+     * a "100 Continue" it should not have sent) and then closes the connection; with a body bigger than
+     * the socket buffers the client loses that 403 to the reset and sees an I/O error instead. Real S3
+     * and Azure refuse instead of the 100 (BulkHttpTest proves the client side of that). A 16 KiB body
+     * leaves in one write with the request head, so the refusal itself is what these tests see.
      */
     static Path clip;
 

@@ -10,9 +10,6 @@ import software.amazon.awssdk.services.s3.S3Client;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,7 +38,6 @@ public class ListingBench {
 
     static final String KEY = "bench-access-key";
     static final String SECRET = "bench-secret-key";
-    static final HttpClient HTTP = HttpClient.newHttpClient();
     static final Pattern SCAN = Pattern.compile("Route listing: ScanStats\\[listed=(\\d+), listRequests=(\\d+), ledgerLookups=(\\d+), taken=(\\d+), millis=(\\d+)]");
 
     record Scan(int listed, int requests, int lookups, int taken, long millis) {

@@ -13,7 +13,6 @@ import org.apache.hc.client5.http.impl.classic.HttpClients;
 import org.apache.hc.client5.http.impl.io.ManagedHttpClientConnectionFactory;
 import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager;
 import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
-import org.apache.hc.core5.http.ClassicHttpRequest;
 import org.apache.hc.core5.http.ClassicHttpResponse;
 import org.apache.hc.core5.http.Header;
 import org.apache.hc.core5.http.HttpEntity;
@@ -90,6 +89,7 @@ public class BulkHttp {
 
     private final CloseableHttpClient client;
     private final Duration idleTimeout;
+    private final RequestConfig defaults;
 
     @Inject
     public BulkHttp(HubConfig config) {
@@ -99,6 +99,7 @@ public class BulkHttp {
     /** For tests and tools that run without the application. */
     public BulkHttp(Duration connectTimeout, Duration idleTimeout) {
         this.idleTimeout = idleTimeout;
+        this.defaults = RequestConfig.custom().setResponseTimeout(Timeout.of(idleTimeout)).setRedirectsEnabled(false).build();
         PoolingHttpClientConnectionManager connections = PoolingHttpClientConnectionManagerBuilder.create()
                 .setConnectionFactory(ManagedHttpClientConnectionFactory.builder()
                         // A small body leaves in one write with the request head: a server that refuses on the
@@ -116,10 +117,7 @@ public class BulkHttp {
                 .build();
         this.client = HttpClients.custom()
                 .setConnectionManager(connections)
-                .setDefaultRequestConfig(RequestConfig.custom()
-                        .setResponseTimeout(Timeout.of(idleTimeout))
-                        .setRedirectsEnabled(false)
-                        .build())
+                .setDefaultRequestConfig(defaults)
                 .disableContentCompression() // the bytes and their SHA-256 are the file's, not a gzip of it
                 .disableAutomaticRetries()
                 .disableCookieManagement()
@@ -169,18 +167,10 @@ public class BulkHttp {
      */
     public Answer put(URI url, Path file, long offset, long length, Map<String, String> headers) throws IOException {
         HttpPut put = new HttpPut(url);
-        String contentType = null;
-        for (Map.Entry<String, String> h : headers.entrySet()) {
-            if (h.getKey().equalsIgnoreCase("Content-Type")) {
-                contentType = h.getValue(); // goes with the entity, or it would be sent twice
-            } else {
-                put.addHeader(h.getKey(), h.getValue());
-            }
-        }
-        FileRangeEntity entity = new FileRangeEntity(file, offset, length, contentType);
+        FileRangeEntity entity = new FileRangeEntity(file, offset, length, addHeadersButContentType(put, headers));
         put.setEntity(entity);
         if (length >= EXPECT_CONTINUE_FROM) {
-            put.setConfig(RequestConfig.copy(defaultConfig()).setExpectContinueEnabled(true).build());
+            put.setConfig(RequestConfig.copy(defaults).setExpectContinueEnabled(true).build());
         }
         // A socket timeout covers reads only: a server that stops reading our body would block the
         // write for ever. The watchdog aborts a PUT whose body has not moved for the idle timeout.
@@ -217,6 +207,14 @@ public class BulkHttp {
     /** PUTs a small body held in memory (a block list, a manifest). */
     public Answer put(URI url, byte[] body, Map<String, String> headers) throws IOException {
         HttpPut put = new HttpPut(url);
+        String contentType = addHeadersButContentType(put, headers);
+        put.setEntity(new org.apache.hc.core5.http.io.entity.ByteArrayEntity(body,
+                contentType == null ? null : org.apache.hc.core5.http.ContentType.parseLenient(contentType)));
+        return client.execute(put, response -> answer(response, true));
+    }
+
+    /** Sets every header but Content-Type, which goes with the entity (or it would be sent twice); returns it (null = none). */
+    private static String addHeadersButContentType(HttpPut put, Map<String, String> headers) {
         String contentType = null;
         for (Map.Entry<String, String> h : headers.entrySet()) {
             if (h.getKey().equalsIgnoreCase("Content-Type")) {
@@ -225,9 +223,7 @@ public class BulkHttp {
                 put.addHeader(h.getKey(), h.getValue());
             }
         }
-        put.setEntity(new org.apache.hc.core5.http.io.entity.ByteArrayEntity(body,
-                contentType == null ? null : org.apache.hc.core5.http.ContentType.parseLenient(contentType)));
-        return client.execute(put, response -> answer(response, true));
+        return contentType;
     }
 
     /**
@@ -397,10 +393,6 @@ public class BulkHttp {
             }
         }
         return new Answer(response.getCode(), java.util.Collections.unmodifiableMap(headers), body);
-    }
-
-    private RequestConfig defaultConfig() {
-        return RequestConfig.custom().setResponseTimeout(Timeout.of(idleTimeout)).setRedirectsEnabled(false).build();
     }
 
     private static boolean isRedirect(int status) {

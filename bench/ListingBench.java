@@ -67,7 +67,8 @@ public class ListingBench {
                 .endpointOverride(endpoint).region(Region.US_EAST_1)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(KEY, SECRET))).forcePathStyle(true)
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED).build()) {
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                .overrideConfiguration(o -> o.addExecutionInterceptor(new io.dubhub.s3.NoExpectContinue())).build()) {
             waitFor(() -> { s3.listBuckets(); return true; }, s3proxy, "S3Proxy");
             s3.createBucket(c -> c.bucket("many"));
             long t0 = System.nanoTime();

@@ -86,7 +86,8 @@ public class S3StreamBench {
         try (S3Client s3 = S3Client.builder().httpClientBuilder(UrlConnectionHttpClient.builder().socketTimeout(Duration.ofMinutes(5)))
                 .endpointOverride(endpoint).region(Region.US_EAST_1).credentialsProvider(creds).forcePathStyle(true)
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED).build();
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                .overrideConfiguration(o -> o.addExecutionInterceptor(new io.dubhub.s3.NoExpectContinue())).build();
              S3Presigner presigner = S3Presigner.builder().endpointOverride(endpoint).region(Region.US_EAST_1).credentialsProvider(creds)
                      .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(true).build()).build()) {
             waitFor(() -> { s3.listBuckets(); return true; }, s3proxy, "S3Proxy");

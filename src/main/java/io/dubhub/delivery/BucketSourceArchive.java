@@ -50,6 +50,9 @@ public class BucketSourceArchive {
     @Inject
     io.dubhub.ledger.JobLedger ledger;
 
+    @Inject
+    io.dubhub.intake.BucketIntake intake;
+
     /** The job's bucket source, when it came from a bucket. */
     public Optional<BucketSource> sourceOf(Job job) {
         String text = ledger.sourceObjectOf(job.id());
@@ -64,6 +67,7 @@ public class BucketSourceArchive {
                 case DELETE -> {
                     if (stillTheTakenVersion(source)) {
                         s3.get().deleteObject(d -> d.bucket(source.bucket()).key(source.key()));
+                        intake.forget(source.bucket(), source.key());
                         deleteQuietly(source.bucket(), source.key() + Intake.SIDECAR_SUFFIX);
                         LOG.infof("Job %s: deleted s3://%s/%s as the route asks (afterJob: delete)", job.id(), source.bucket(), source.key());
                     }
@@ -115,6 +119,7 @@ public class BucketSourceArchive {
         }
         copy(client, source, target);
         client.deleteObject(d -> d.bucket(source.bucket()).key(source.key()));
+        intake.forget(source.bucket(), source.key());
         String sidecar = source.key() + Intake.SIDECAR_SUFFIX;
         if (exists(source.bucket(), sidecar)) {
             String sidecarTarget = target + Intake.SIDECAR_SUFFIX;

@@ -93,6 +93,12 @@ public class BucketIntake {
      */
     private final Map<String, Map<String, String>> seen = new ConcurrentHashMap<>();
     private final Map<String, ScanStats> lastScan = new ConcurrentHashMap<>();
+    /**
+     * Objects the hub itself moved away or deleted (afterJob), "bucket/key": the listing memory must
+     * not take the same bytes uploaded there again for the object it already knew, even when no poll
+     * saw the key gone in between. Dropped once a poll sees the key is gone or takes its new upload.
+     */
+    private final java.util.Set<String> removedByHub = ConcurrentHashMap.newKeySet();
 
     /** What one poll of one route cost: for the log at debug level, the bench and tests. */
     public record ScanStats(int listed, int listRequests, int ledgerLookups, int taken, long millis) {
@@ -189,7 +195,8 @@ public class BucketIntake {
                     }
                     String etag = object.eTag() == null ? "" : object.eTag().replace("\"", "");
                     String version = etag + "|" + object.size();
-                    if (memory != null && version.equals(memory.get(key))) {
+                    boolean uploadedAgain = removedByHub.remove(bucket + "/" + key);
+                    if (memory != null && version.equals(memory.get(key)) && !uploadedAgain) {
                         listedNow.put(key, version);
                         continue;
                     }
@@ -207,7 +214,7 @@ public class BucketIntake {
                     }
                     BucketSource source = new BucketSource(bucket, key, etag, object.size(), p, options.afterJob(),
                             options.donePrefix(), options.failedPrefix());
-                    Taken taken = take(client, routeId, source, sourceKey, provider, defaults, options.sink());
+                    Taken taken = take(client, routeId, source, sourceKey, previous, provider, defaults, options.sink());
                     if (taken.settled()) {
                         listedNow.put(key, version);
                     }
@@ -217,11 +224,15 @@ public class BucketIntake {
                 }
             }
             seen.put(memoryKey, listedNow);
+            String here = bucket + "/" + p;
+            removedByHub.removeIf(k -> k.startsWith(here) && !listedNow.containsKey(k.substring(bucket.length() + 1)));
             if (problems.remove(routeId) != null) {
                 LOG.infof("Route %s: s3://%s/%s is readable again", routeId, bucket, p);
             }
         } catch (SdkException e) {
             problem(routeId, listProblem(e, bucket, p));
+        } catch (CopyRefused e) {
+            problem(routeId, e.getMessage());
         }
         ScanStats stats = new ScanStats(listed, pages, lookups, created.size(), (System.nanoTime() - started) / 1_000_000);
         lastScan.put(routeId, stats);
@@ -241,6 +252,11 @@ public class BucketIntake {
         }
         String text = ledger.sourceObjectOf(previous.id());
         return text != null && !text.contains("\"afterJob\":\"keep\"");
+    }
+
+    /** The hub moved or deleted this object after its job (see {@link #removedByHub}). */
+    public void forget(String bucket, String key) {
+        removedByHub.add(bucket + "/" + key);
     }
 
     /** Last scan's figures per route id. */
@@ -306,7 +322,8 @@ public class BucketIntake {
     private record Taken(String jobId, boolean settled) {
     }
 
-    private Taken take(S3Client client, String routeId, BucketSource source, String sourceKey, String provider,
+    /** {@code previous}: the job this version of the key had when the scan looked (null = none; else it is being dropped again). */
+    private Taken take(S3Client client, String routeId, BucketSource source, String sourceKey, Job previous, String provider,
                        JobSpecReader.Defaults defaults, String sink) {
         String bucket = source.bucket();
         String key = source.key();
@@ -335,13 +352,14 @@ public class BucketIntake {
                 return new Taken(null, false);
             }
             if (!copied.ok()) {
-                throw S3Exception.builder().statusCode(copied.status())
-                        .message("cannot copy s3://" + bucket + "/" + key + ": " + s3ErrorCode(copied.answer().body())).build();
+                throw new CopyRefused("cannot copy s3://" + bucket + "/" + key + " (HTTP " + copied.status() + " "
+                        + s3ErrorCode(copied.answer().body()) + "): the hub's S3 account may list the bucket but not read its objects");
             }
             double seconds = Math.max(1e-9, (System.nanoTime() - started) / 1e9);
             LOG.infof("Copied s3://%s/%s: %d bytes in %.2f s (%.0f MiB/s, SHA-256 included)", bucket, key, copied.bytes(), seconds,
                     copied.bytes() / seconds / (1024 * 1024));
-            if (ledger.findBySourceKey(sourceKey).isPresent()) {
+            Job now = ledger.findBySourceKey(sourceKey).orElse(null);
+            if (now != null && (previous == null || !now.id().equals(previous.id()))) {
                 // another replica took this version while we copied it: its job has the object, ours is not needed
                 Files.deleteIfExists(tmp);
                 LOG.debugf("s3://%s/%s was taken by another replica during the copy", bucket, key);
@@ -370,6 +388,13 @@ public class BucketIntake {
         } catch (IOException e) {
             LOG.errorf("Route %s: cannot copy s3://%s/%s to %s: %s", routeId, bucket, key, file, e.getMessage());
             return new Taken(null, false);
+        }
+    }
+
+    /** An object the listing showed but whose bytes the store refused: stops the scan, shown like a listing problem. */
+    private static final class CopyRefused extends RuntimeException {
+        CopyRefused(String message) {
+            super(message, null, false, false);
         }
     }
 

@@ -167,6 +167,26 @@ class S3SinkTest {
     }
 
     @Test
+    void theSameBytesUploadedAgainAfterTheirJobMovedThemAreANewDropExplainedAndNotPaidTwice() throws Exception {
+        String stem = "again-" + UUID.randomUUID().toString().substring(0, 6);
+        String key = PREFIX + stem + ".mp4";
+        byte[] bytes = video();
+        put(SOURCE, key, bytes);
+        awaitManifest("dubs/" + stem + "/job.json");
+        await().atMost(WAIT).until(() -> exists(SOURCE, PREFIX + "_dubhub/done/" + stem + ".mp4") && !exists(SOURCE, key));
+
+        put(SOURCE, key, bytes); // same key, same bytes, so the same ETag and ledger key as the delivered job
+
+        String errorKey = PREFIX + "_dubhub/failed/" + stem + ".mp4.error.json";
+        await().atMost(WAIT).until(() -> exists(SOURCE, errorKey));
+        JsonNode error = json.readTree(s3.getObjectAsBytes(g -> g.bucket(SOURCE).key(errorKey)).asByteArray());
+        assertThat(error.get("reason").asText()).contains("was already dubbed as job").contains("nothing was paid twice");
+        assertThat(jobsFor(stem)).as("one job was submitted and paid for").hasSize(1);
+        assertThat(ledger.list(null, "dublab", 1000).stream().filter(j -> j.sourceKey().startsWith("s3://" + SOURCE + "/" + key + "|")
+                && j.sourceKey().contains("|duplicate:"))).as("the second upload is on record as the duplicate it was").hasSize(1);
+    }
+
+    @Test
     void sameStemFromAnotherJobGetsItsOwnFolder() throws Exception {
         String stem = "clash-" + UUID.randomUUID().toString().substring(0, 6);
         String key = PREFIX + stem + ".mp4";

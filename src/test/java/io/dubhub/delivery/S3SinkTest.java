@@ -202,8 +202,9 @@ class S3SinkTest {
         assertThat(dirs).hasSize(2).doesNotHaveDuplicates();
         assertThat(dirs).anyMatch(d -> d.equals("s3://" + SINK + "/dubs/" + stem + "/"));
         assertThat(dirs).anyMatch(d -> d.startsWith("s3://" + SINK + "/dubs/" + stem + "-"));
-        // the second source met the first in done/ and got its job id added
-        assertThat(s3.listObjectsV2(l -> l.bucket(SOURCE).prefix(PREFIX + "_dubhub/done/" + stem)).contents()).hasSize(2);
+        // the second source met the first in done/ and got its job id added (moved just after its job.json is written)
+        await().atMost(WAIT).untilAsserted(() ->
+                assertThat(s3.listObjectsV2(l -> l.bucket(SOURCE).prefix(PREFIX + "_dubhub/done/" + stem)).contents()).hasSize(2));
     }
 
     @Test

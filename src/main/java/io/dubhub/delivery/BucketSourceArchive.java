@@ -201,6 +201,19 @@ public class BucketSourceArchive {
     }
 
     /** The copy under data/.work/s3/ was only there for the provider upload. */
+    /**
+     * Once the provider has the bytes (the job is submitted), the hub's copy of a bucket object is
+     * no longer needed: nothing after submit reads it, the object itself stays in the bucket, and
+     * keeping a copy of every large source until its job ends costs disk and page cache while the
+     * outputs come in. Folder sources are not copies and stay where they are until the job ends.
+     */
+    public void releaseLocalCopy(Job job) {
+        if (sourceOf(job).isPresent() && Files.exists(Path.of(job.sourceLocation()))) {
+            deleteLocalCopy(job);
+            ledger.event(job.id(), io.dubhub.job.Stage.SUBMIT, "removed the hub's copy of the bucket object: " + job.provider() + " has it");
+        }
+    }
+
     private static void deleteLocalCopy(Job job) {
         Path file = Path.of(job.sourceLocation());
         try {

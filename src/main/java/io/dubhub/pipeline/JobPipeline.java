@@ -51,6 +51,9 @@ public class JobPipeline {
     @Inject
     JobFailures failures;
 
+    @Inject
+    io.dubhub.delivery.BucketSourceArchive archive;
+
     /**
      * Loads the job named by the body into the body and sets the routing headers. A job that
      * ended meanwhile, or whose lease another process took, gets hubState SKIP.
@@ -92,6 +95,7 @@ public class JobPipeline {
         ledger.setNextAt(job.id(), Instant.now().plus(provider.pollInterval()));
         ledger.clearProviderHealth(job.provider());
         ledger.event(job.id(), Stage.SUBMIT, "submitted to " + job.provider() + "; polling every " + every(provider.pollInterval()));
+        archive.releaseLocalCopy(job);
         LOG.infof("Job %s submitted to %s", job.id(), job.provider());
     }
 

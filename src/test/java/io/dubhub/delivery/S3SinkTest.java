@@ -156,6 +156,9 @@ class S3SinkTest {
         assertThat(manifest.get("languages").has("de")).isTrue();
         assertOutputsMatch("dubs/" + stem + "/", manifest);
         assertThat(manifest.toString()).contains("es/").contains("de/");
+        // the hub's copy of the object went as soon as dublab had the bytes, not at the job's end
+        assertThat(manifest.get("events").toString()).contains("removed the hub's copy of the bucket object: dublab has it");
+        assertThat(jobsFor(stem)).singleElement().satisfies(j -> assertThat(Path.of(j.sourceLocation())).doesNotExist());
 
         await().atMost(WAIT).until(() -> exists(SOURCE, PREFIX + "_dubhub/done/" + stem + ".mp4"));
         assertThat(exists(SOURCE, key)).isFalse();

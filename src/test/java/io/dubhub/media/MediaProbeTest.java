@@ -2,7 +2,6 @@ package io.dubhub.media;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import io.dubhub.job.JobRejectedException;
 import io.dubhub.job.Stage;
@@ -264,14 +263,56 @@ class MediaProbeTest {
     }
 
     @Test
-    void rejectsAFileItCannotRead() throws IOException {
+    void rejectsAFileItCannotRead() throws Exception {
         Path file = dir.resolve("talk.mp4");
         Files.write(file, SyntheticVideo.tinyMp4(Duration.ofSeconds(3)));
         Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("---------"));
-        // root (as in CI containers) reads regardless of permissions: this one case is skipped then.
-        assumeFalse(Files.isReadable(file), "running as root: permissions 000 do not stop reads");
-
+        if (Files.isReadable(file)) {
+            // root (as on CI) reads whatever the permissions say: probe it as nobody, in a JVM of its own
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            assertThat(probeAsNobody(file)).isEqualTo("rejected at PROBE: cannot read the file: permission denied");
+            return;
+        }
         assertRejected(file).hasMessage("cannot read the file: permission denied");
+    }
+
+    /**
+     * What {@link ProbeAsAnotherUser} prints when run as uid/gid 65534 (setpriv, util-linux). The test
+     * classpath's jars live in root's Maven repository, which nobody may enter: they are linked (or
+     * copied) into a folder nobody can read first.
+     */
+    private Path nobodysClasspathDir() throws IOException {
+        Path cp = Files.createDirectories(dir.resolve("classpath"));
+        Files.setPosixFilePermissions(cp, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return cp;
+    }
+
+    private String probeAsNobody(Path file) throws Exception {
+        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        Path cp = nobodysClasspathDir();
+        java.util.List<String> entries = new java.util.ArrayList<>();
+        int i = 0;
+        for (String entry : classpath.split(java.io.File.pathSeparator)) {
+            Path e = Path.of(entry);
+            if (Files.isDirectory(e)) {
+                entries.add(entry); // target/classes and target/test-classes: readable by all
+            } else if (Files.isRegularFile(e)) {
+                Path linked = cp.resolve((i++) + "-" + e.getFileName());
+                try {
+                    Files.createLink(linked, e);
+                } catch (IOException | UnsupportedOperationException notSameDisk) {
+                    Files.copy(e, linked);
+                }
+                entries.add(linked.toString());
+            }
+        }
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", javaBin,
+                "-cp", String.join(java.io.File.pathSeparator, entries), ProbeAsAnotherUser.class.getName(), file.toString())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+        return out.lines().filter(l -> l.startsWith("rejected") || l.startsWith("probed")).findFirst().orElse(out);
     }
 
     @Test

@@ -129,7 +129,7 @@ class AlughaEndToEndTest {
         try (Stream<Path> files = Files.list(data().resolve("outbox/keynote"))) {
             assertThat(files.map(p -> p.getFileName().toString()).toList()).containsExactly("job.json");
         }
-        assertThat(data().resolve("done/alugha/keynote.mp4")).exists();
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(data().resolve("done/alugha/keynote.mp4")));
         assertThat(source).doesNotExist();
 
         // every lifecycle step reached the webhook, which answered 2xx; the state history is in job.json
@@ -165,7 +165,7 @@ class AlughaEndToEndTest {
         assertThat(manifest.at("/languages/fr/reason").asText()).contains("no fra track").contains("dubbr");
         assertThat(hosted(manifest, "track")).extracting(t -> t.at("/details/langCode").asText()).containsExactly("deu");
         assertThat(hosted(manifest, "video")).hasSize(1);
-        assertThat(data().resolve("done/alugha/quiet.mp4")).exists();
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(data().resolve("done/alugha/quiet.mp4")));
     }
 
     @Test

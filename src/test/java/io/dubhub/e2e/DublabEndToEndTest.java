@@ -102,8 +102,8 @@ class DublabEndToEndTest {
                 "de/talk.de.mp4", "de/talk.de.mp3", "de/talk.de.srt", "en/talk.en.srt");
         // the dubbed video of the simulator is the uploaded bytes: proves the upload arrived whole
         assertThat(Drops.sha256(data().resolve("outbox/talk/es/talk.es.mp4"))).isEqualTo(sourceSha);
-        assertThat(data().resolve("done/dublab/talk.mp4")).exists();
-        assertThat(data().resolve("done/dublab/talk.mp4.job.json")).exists();
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(data().resolve("done/dublab/talk.mp4")));
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(data().resolve("done/dublab/talk.mp4.job.json")));
         assertThat(source).doesNotExist();
         assertThat(sim.calls("init-dub-group")).isEqualTo(1);
         assertThat(sim.calls("start-dub")).isEqualTo(2);
@@ -237,7 +237,7 @@ class DublabEndToEndTest {
         assertThat(manifest.at("/languages/ja/reason").asText()).contains("Voice model unavailable");
         assertThat(data().resolve("outbox/half/es/half.es.mp4")).exists();
         assertThat(data().resolve("outbox/half/ja")).doesNotExist();
-        assertThat(data().resolve("done/dublab/half.mp4")).exists();
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(data().resolve("done/dublab/half.mp4")));
     }
 
     @Test

@@ -93,7 +93,7 @@ class PersoEndToEndTest {
         // the simulator's dubbed video is the uploaded blob: the upload arrived whole
         assertThat(Drops.sha256(data().resolve("outbox/talk/es/talk.es.mp4"))).isEqualTo(sourceSha);
         assertThat(Files.readString(data().resolve("outbox/talk/de/talk.de.srt"))).contains("[de]");
-        assertThat(data().resolve("done/perso/talk.mp4")).exists();
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(data().resolve("done/perso/talk.mp4")));
         assertThat(source).doesNotExist();
         assertThat(sim.calls("translate")).isEqualTo(1);
         assertThat(sim.calls("queue")).isLessThanOrEqualTo(1); // once per space and process: earlier tests may have done it

@@ -102,7 +102,7 @@ class SpeechLabEndToEndTest {
                 "es-419/talk.es-419.mp4", "es-419/talk.es-419.mp3", "es-419/talk.es-419.srt");
         // the simulator's dubbed video is the finalized upload: the parts arrived whole and in order
         assertThat(Drops.sha256(data().resolve("outbox/talk/es/talk.es.mp4"))).isEqualTo(sourceSha);
-        assertThat(data().resolve("done/speechlab/talk.mp4")).exists();
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(data().resolve("done/speechlab/talk.mp4")));
         assertThat(source).doesNotExist();
         assertThat(sim.calls("check-upload-billing")).isEqualTo(1);
         assertThat(sim.calls("initialize-multipart-upload")).isEqualTo(1);

@@ -103,7 +103,7 @@ class CrashRecoveryIT {
         assertThat(manifest.get("state").asText()).isEqualTo("delivered");
         assertThat(calls("init-dub-group")).isEqualTo(1);
         assertThat(calls("start-dub")).isEqualTo(2);
-        assertThat(hubData.resolve("done/dublab/keynote.mp4")).exists();
+        await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(hubData.resolve("done/dublab/keynote.mp4")));
     }
 
     /** True once the hub's job API shows the given provider call recorded with the given state. */

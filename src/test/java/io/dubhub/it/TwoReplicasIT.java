@@ -192,7 +192,8 @@ class TwoReplicasIT {
         }
         for (int i = 1; i <= FILES; i++) {
             assertThat(shared.resolve("outbox/talk-" + i + "/job.json")).exists();
-            await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(shared.resolve("done/dublab/talk-" + i + ".mp4")));
+            Path done = shared.resolve("done/dublab/talk-" + i + ".mp4");
+            await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(done));
         }
         System.out.printf("TwoReplicasIT: %d files and %d objects; replica-a submitted %d before its kill (%d in flight), replica-b submitted %d;"
                         + " %d dublab project(s) left unstarted after the kill%n",

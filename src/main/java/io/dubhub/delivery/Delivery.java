@@ -67,6 +67,9 @@ public class Delivery {
     @Inject
     io.dubhub.spend.SpendGuard spendGuard;
 
+    @Inject
+    io.dubhub.config.HubConfig config;
+
     public void complete(@Header("hubJobId") String jobId) {
         Job job = ledger.load(jobId);
         List<JobOutput> outputs = ledger.outputs(jobId);
@@ -202,8 +205,7 @@ public class Delivery {
                     .getBytes(StandardCharsets.UTF_8));
         } catch (IOException | software.amazon.awssdk.core.exception.SdkException e) {
             if (DiskFull.is(e)) {
-                throw io.dubhub.provider.ProviderException.waitUntil(job.provider(), Stage.DELIVER, 0, Instant.now().plus(DiskFull.RECHECK),
-                        DiskFull.describe(sinks.workFolder(job)) + "; job.json is written when there is room again");
+                throw DiskFull.hold(job, Stage.DELIVER, sinks.workFolder(job), "writing job.json", config.poll().maxBackoff());
             }
             throw new io.dubhub.provider.ProviderException(job.provider(), io.dubhub.provider.ProviderException.Kind.TRANSIENT,
                     Stage.DELIVER, "cannot write job.json in " + folder.describe() + ": " + e.getMessage(), e);

@@ -1,10 +1,15 @@
 package io.dubhub.delivery;
 
+import io.dubhub.job.Job;
+import io.dubhub.job.Stage;
+import io.dubhub.provider.ProviderException;
+
 import java.io.IOException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Locale;
 
 /**
@@ -14,7 +19,7 @@ import java.util.Locale;
  */
 public final class DiskFull {
 
-    /** How often a job held up by a full disk tries again. */
+    /** How often a job held up by a full disk tries again (sooner where the longest backoff is shorter). */
     public static final Duration RECHECK = Duration.ofSeconds(30);
 
     private DiskFull() {
@@ -31,6 +36,16 @@ public final class DiskFull {
             }
         }
         return false;
+    }
+
+    /**
+     * The WAIT that holds the job: "the disk holding … is full (…); {@code what} is tried again every 30 s".
+     * {@code maxBackoff} is hub.poll.max-backoff: the recheck is never slower than a retry would be.
+     */
+    public static ProviderException hold(Job job, Stage stage, Path where, String what, Duration maxBackoff) {
+        Duration recheck = maxBackoff.compareTo(RECHECK) < 0 ? maxBackoff : RECHECK;
+        return ProviderException.waitUntil(job.provider(), stage, 0, Instant.now().plus(recheck),
+                describe(where) + "; " + what + " is tried again every " + recheck.toSeconds() + " s");
     }
 
     /** "the disk holding /srv/data/.work/j-1 is full (12 KiB free of 16 GiB, No space left on device)". */

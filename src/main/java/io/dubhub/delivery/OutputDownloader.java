@@ -24,7 +24,6 @@ import software.amazon.awssdk.core.exception.SdkException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.Locale;
 
 /**
@@ -104,18 +103,14 @@ public class OutputDownloader {
             String what = "download of " + link.language() + " " + link.type() + " from " + UrlRedactor.redact(link.url());
             if (DiskFull.is(e)) {
                 // Not the provider's fault and not worth a retry attempt: the job waits until there is room again.
-                throw ProviderException.waitUntil(job.provider(), Stage.DOWNLOAD, 0, Instant.now().plus(diskRecheck()),
-                        DiskFull.describe(work.getParent()) + "; the download of " + link.language() + " " + link.type()
-                                + " is tried again every " + diskRecheck().toSeconds() + " s");
+                throw DiskFull.hold(job, Stage.DOWNLOAD, work.getParent(), "the download of " + link.language() + " " + link.type(),
+                        config.poll().maxBackoff());
             }
             if (e instanceof BulkHttp.ChecksumMismatchException) {
                 throw new ProviderException(job.provider(), Kind.TRANSIENT, Stage.DOWNLOAD,
                         what + " arrived damaged (" + e.getMessage() + "); downloading it again", e);
             }
-            String why = e instanceof java.net.SocketTimeoutException
-                    ? "no byte arrived for " + bulk.idleTimeout().toSeconds() + " s (HUB_HTTP_IDLE_TIMEOUT)"
-                    : e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-            throw new ProviderException(job.provider(), Kind.TRANSIENT, Stage.DOWNLOAD, what + " broke off: " + why, e);
+            throw new ProviderException(job.provider(), Kind.TRANSIENT, Stage.DOWNLOAD, what + " broke off: " + bulk.explain(e), e);
         }
         int status = fetched.status();
         metrics.providerCall(job.provider(), "download", status, System.nanoTime() - started);
@@ -139,8 +134,7 @@ public class OutputDownloader {
         } catch (IOException | SdkException e) {
             deleteQuietly(work);
             if (DiskFull.is(e)) {
-                throw ProviderException.waitUntil(job.provider(), Stage.DELIVER, 0, Instant.now().plus(diskRecheck()),
-                        DiskFull.describe(sinks.outbox()) + "; " + relative + " is delivered when there is room again");
+                throw DiskFull.hold(job, Stage.DELIVER, sinks.outbox(), "delivering " + relative, config.poll().maxBackoff());
             }
             throw new ProviderException(job.provider(), Kind.TRANSIENT, Stage.DELIVER,
                     "cannot write " + relative + " to " + target.describe() + ": " + e.getMessage(), e);
@@ -149,12 +143,6 @@ public class OutputDownloader {
         ledger.recordOutput(job.id(), new JobOutput(link.language(), link.type(), relative, bytes, sha256, metadataJson(link)));
         LOG.infof("Job %s: delivered %s (%d bytes, downloaded in %.2f s) to %s", job.id(), relative, bytes,
                 downloadSeconds, target.describe());
-    }
-
-    /** How soon a job held up by a full disk tries again: every 30 s, or sooner where the longest backoff is shorter. */
-    private java.time.Duration diskRecheck() {
-        java.time.Duration max = config.poll().maxBackoff();
-        return max.compareTo(DiskFull.RECHECK) < 0 ? max : DiskFull.RECHECK;
     }
 
     /** The provider keeps this output and serves it itself: its link goes into the manifest, no bytes move. */

@@ -139,6 +139,14 @@ public class BulkHttp {
         return idleTimeout;
     }
 
+    /** A transfer's I/O failure in an operator's words: a timeout says how long nothing moved, and which setting that is. */
+    public String explain(IOException e) {
+        if (e instanceof java.net.SocketTimeoutException && !(e instanceof BodyNotTaken)) {
+            return "no byte moved for " + idleTimeout.toSeconds() + " s (HUB_HTTP_IDLE_TIMEOUT)";
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
+
     /** A server's answer: status, headers (names in any case), and the body when it was not a success (at most 64 KiB). */
     public record Answer(int status, Map<String, String> headers, String body) {
         public boolean ok() {
@@ -195,7 +203,7 @@ public class BulkHttp {
             return client.execute(put, response -> answer(response, true));
         } catch (IOException e) {
             if (stalled.get()) {
-                throw new java.net.SocketTimeoutException("the server took no byte of the body for " + idleTimeout.toSeconds()
+                throw new BodyNotTaken("the server took no byte of the body for " + idleTimeout.toSeconds()
                         + " s after " + entity.sent() + " of " + length);
             }
             throw e;
@@ -305,6 +313,13 @@ public class BulkHttp {
             throw new ChecksumMismatchException(mismatch);
         }
         return new Fetched(answer(response, false), bytes, digests.sha256(), declared);
+    }
+
+    /** The upload watchdog gave up: the server stopped reading the body (it says how far it got). */
+    public static final class BodyNotTaken extends java.net.SocketTimeoutException {
+        BodyNotTaken(String message) {
+            super(message);
+        }
     }
 
     /** The bytes arrived whole but are not the ones the server vouched for. */

@@ -337,9 +337,7 @@ public class BucketIntake {
         Path sidecar = file.resolveSibling(file.getFileName() + Intake.SIDECAR_SUFFIX);
         try {
             Files.createDirectories(file.getParent());
-            // Named per attempt: replicas sharing a data folder may copy the same object at once.
-            Path tmp = file.resolveSibling("." + file.getFileName() + "." + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong())
-                    + ".download");
+            Path tmp = attemptFile(file);
             long started = System.nanoTime();
             // Streamed to disk and hashed on the way (one read of the object, none of the file); If-Match:
             // the bytes are the version we listed, not a newer upload. A presigned GET so the bytes move on
@@ -368,8 +366,7 @@ public class BucketIntake {
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             Files.deleteIfExists(sidecar);
             try {
-                Path sidecarTmp = sidecar.resolveSibling("." + sidecar.getFileName() + "."
-                        + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong()) + ".download");
+                Path sidecarTmp = attemptFile(sidecar);
                 client.getObject(g -> g.bucket(bucket).key(key + Intake.SIDECAR_SUFFIX), ResponseTransformer.toFile(sidecarTmp));
                 Files.move(sidecarTmp, sidecar, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             } catch (NoSuchKeyException noSidecar) {
@@ -389,6 +386,12 @@ public class BucketIntake {
             LOG.errorf("Route %s: cannot copy s3://%s/%s to %s: %s", routeId, bucket, key, file, e.getMessage());
             return new Taken(null, false);
         }
+    }
+
+    /** A hidden temp name beside {@code file}, one per attempt: replicas sharing a data folder may copy the same object at once. */
+    private static Path attemptFile(Path file) {
+        return file.resolveSibling("." + file.getFileName() + "." + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong())
+                + ".download");
     }
 
     /** An object the listing showed but whose bytes the store refused: stops the scan, shown like a listing problem. */

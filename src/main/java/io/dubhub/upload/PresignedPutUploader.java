@@ -62,7 +62,7 @@ public class PresignedPutUploader {
         } catch (IOException e) {
             metrics.providerCall(provider, "upload", 0, System.nanoTime() - started);
             throw new ProviderException(provider, Kind.TRANSIENT, Stage.UPLOAD,
-                    "upload to " + UrlRedactor.redact(url) + " broke off: " + describe(e), e);
+                    "upload to " + UrlRedactor.redact(url) + " broke off: " + bulk.explain(e), e);
         }
         metrics.providerCall(provider, "upload", response.status(), System.nanoTime() - started);
         int status = response.status();
@@ -72,14 +72,6 @@ public class PresignedPutUploader {
             return new UploadResult(status, response.header("ETag"), length);
         }
         throw classify(provider, url, status, response.body(), contentType);
-    }
-
-    /** An I/O failure in words: a timeout says how long nothing moved. */
-    private String describe(IOException e) {
-        if (e instanceof java.net.SocketTimeoutException) {
-            return "no byte moved for " + bulk.idleTimeout().toSeconds() + " s (HUB_HTTP_IDLE_TIMEOUT)";
-        }
-        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 
     private static ProviderException classify(String provider, URI url, int status, String body, String contentType) {

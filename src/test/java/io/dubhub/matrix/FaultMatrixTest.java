@@ -136,7 +136,7 @@ class FaultMatrixTest {
     /** A download that stalls (broken off by the idle timeout) or arrives damaged (caught by its Content-MD5) is fetched again. */
     @ParameterizedTest
     @CsvSource({
-            "STALL,   stalled, no byte arrived for 5 s (HUB_HTTP_IDLE_TIMEOUT)",
+            "STALL,   stalled, no byte moved for 5 s (HUB_HTTP_IDLE_TIMEOUT)",
             // one byte flipped under the Content-MD5 of the true bytes, as a bad proxy or NIC would
             "CORRUPT, damaged, arrived damaged (the bytes' MD5 is"})
     void aDownloadThatStallsOrArrivesDamagedIsFetchedAgain(SandboxStorage.GetFault fault, String stem, String event) throws Exception {

@@ -55,6 +55,11 @@ public class S3StreamBench {
         double total() {
             return intake + providerPut + download + sink;
         }
+
+        Legs mean(Legs o) {
+            return new Legs((intake + o.intake) / 2, (providerPut + o.providerPut) / 2, (download + o.download) / 2,
+                    (sink + o.sink) / 2);
+        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -140,7 +145,8 @@ public class S3StreamBench {
         Files.delete(warmLocal);
         Files.writeString(routes.resolve("warmup.yaml"), route("warmup", "warm-" + sizeMiB + "/"));
         int port = freePort();
-        List<String> flags = new ArrayList<>(List.of("-XX:+ExitOnOutOfMemoryError", "-Dhub.public-base-url=http://127.0.0.1:" + port,
+        List<String> flags = new ArrayList<>(List.of("-XX:+ExitOnOutOfMemoryError", "-Xlog:gc:file=" + root.resolve("gc.log"),
+                "-Dhub.public-base-url=http://127.0.0.1:" + port,
                 "-Dhub.data-dir=" + root.resolve("data")));
         Proc hub = startJar(java, heap, port, root.resolve("hub.log"), flags, Map.of(
                 "HUB_CONFIG_DIR", root.resolve("config").toString(),
@@ -184,8 +190,7 @@ public class S3StreamBench {
             hub.process().destroy();
             hub.process().waitFor();
             Legs curlAfter = curlLegs(sizeMiB, work, local, s3, presigner, simulator);
-            Legs curl = new Legs((curlBefore.intake() + curlAfter.intake()) / 2, (curlBefore.providerPut() + curlAfter.providerPut()) / 2,
-                    (curlBefore.download() + curlAfter.download()) / 2, (curlBefore.sink() + curlAfter.sink()) / 2);
+            Legs curl = curlBefore.mean(curlAfter);
             String hubLog = Files.readString(hub.log());
             String manifest = s3.getObjectAsBytes(g -> g.bucket("bench-out").key(manifestKey)).asUtf8String();
             Legs hubLegs = new Legs(
@@ -193,6 +198,8 @@ public class S3StreamBench {
                     seconds(manifest, "uploaded \\d+ bytes to dublab in ([0-9.]+) s"),
                     seconds(hubLog, "delivered es/big" + sizeMiB + "\\.es\\.mp4 \\(\\d+ bytes, downloaded in ([0-9.]+) s\\)"),
                     seconds(hubLog, "Uploaded s3://bench-out/out/big" + sizeMiB + "/es/\\S+\\.mp4: \\d+ bytes in ([0-9.]+) s"));
+            double completing = seconds(hubLog, "Uploaded s3://bench-out/out/big" + sizeMiB
+                    + "/es/.*of which ([0-9.]+) s the store took to complete");
             StringBuilder out = new StringBuilder();
             out.append(String.format("== %d MiB, hub heap %s ==%n", sizeMiB, heap));
             out.append(String.format("%-34s %9s %9s %6s%n", "leg (MiB/s)", "hub", "curl", "ratio"));
@@ -203,6 +210,9 @@ public class S3StreamBench {
             line(out, "all four legs", 4 * sizeMiB, hubLegs.total(), curl.total());
             out.append(String.format("curl, all four legs: %.1f MiB/s before the hub's run, %.1f after%n",
                     4 * sizeMiB / curlBefore.total(), 4 * sizeMiB / curlAfter.total()));
+            out.append(String.format("sink leg: %.1f s of the hub's %.1f s were S3Proxy completing the multipart upload "
+                    + "(it writes the whole object again; curl's single PUT has no such step)%n", completing, hubLegs.sink()));
+            out.append(gcSummary(root.resolve("gc.log")));
             out.append(String.format("hub RSS: idle %d MiB, after the %d MiB warm-up %d MiB (high-water %d), peak sampled %d MiB, "
                             + "high-water %d MiB; growth %d MiB from idle, %d MiB over the warm-up's high-water%n",
                     idle / 1024, WARM_UP_BYTES >> 20, warm / 1024, warmHwm / 1024, peak / 1024, hwm / 1024, (hwm - idle) / 1024,
@@ -242,10 +252,17 @@ public class S3StreamBench {
                 """.formatted(id, prefix);
     }
 
-    /** curl moving the object over each leg's two servers, timed by curl itself. */
+    /**
+     * curl doing the hub's job leg by leg between the same servers, timed by curl itself, with the
+     * files the hub has: the copy it GETs from the bucket is the file it PUTs to the provider (then
+     * deleted, as the hub deletes its copy once submitted), and the output it GETs from the provider
+     * is the file it PUTs to the sink (then deleted). So curl's PUTs read a file just written, and the
+     * disk writes back what curl wrote, as the hub's do.
+     */
     static Legs curlLegs(long sizeMiB, Path work, Path local, S3Client s3, S3Presigner presigner, Proc simulator) throws Exception {
         settle(storeFile(work, sizeMiB));
-        Path curlFile = work.resolve("curl-" + sizeMiB + ".bin");
+        Path copy = work.resolve("curl-" + sizeMiB + "-copy.mp4");
+        Path output = work.resolve("curl-" + sizeMiB + "-output.mp4");
         String key = "in-" + sizeMiB + "/big" + sizeMiB + ".mp4";
         URI srcGet = presigner.presignGetObject(p -> p.signatureDuration(Duration.ofHours(1))
                 .getObjectRequest(g -> g.bucket("bench-src").key(key))).url().toURI();
@@ -258,15 +275,28 @@ public class S3StreamBench {
                 .putObjectRequest(g -> g.bucket("bench-out").key("curl/" + sizeMiB + ".bin"))).url().toURI();
         // the hub's own request: If-Match the listed ETag, so the copy is of the version it saw
         String etag = s3.headObject(h -> h.bucket("bench-src").key(key)).eTag();
-        double intake = curl("-o", curlFile.toString(), "-H", "If-Match: " + etag, srcGet.toString());
-        Files.delete(curlFile);
-        double providerPutSeconds = curl("-T", local.toString(), "-H", "Content-Type: video/mp4", providerPut.toString());
-        double download = curl("-o", curlFile.toString(), providerGet.toString());
-        Files.delete(curlFile);
-        double sink = curl("-T", local.toString(), sinkPut.toString());
+        double intake = curl("-o", copy.toString(), "-H", "If-Match: " + etag, srcGet.toString());
+        double providerPutSeconds = curl("-T", copy.toString(), "-H", "Content-Type: video/mp4", providerPut.toString());
+        Files.delete(copy);
+        double download = curl("-o", output.toString(), providerGet.toString());
+        double sink = curl("-T", output.toString(), sinkPut.toString());
         s3.deleteObject(d -> d.bucket("bench-out").key("curl/" + sizeMiB + ".bin"));
+        Files.delete(output);
         deleteTree(work.resolve("simulator/.sandbox/storage/bench"));
         return new Legs(intake, providerPutSeconds, download, sink);
+    }
+
+    /** Young and full collections in the hub's GC log, and the heap it ended with. */
+    static String gcSummary(Path gcLog) throws IOException {
+        if (!Files.exists(gcLog)) {
+            return "";
+        }
+        List<String> lines = Files.readAllLines(gcLog);
+        long young = lines.stream().filter(l -> l.contains("Pause Young")).count();
+        long full = lines.stream().filter(l -> l.contains("Pause Full")).count();
+        String last = lines.stream().filter(l -> l.contains("Pause")).reduce((a, b) -> b).orElse("");
+        return String.format("hub GC: %d young, %d full collections; last: %s%n", young, full,
+                last.replaceAll("^(\\[[^\\]]*\\])+ ?", ""));
     }
 
     /** Where S3Proxy's filesystem store keeps the bench object. */
@@ -296,8 +326,13 @@ public class S3StreamBench {
                 dropCachesRefused = true;
             }
         }
-        if (sourceInStore != null && Files.exists(sourceInStore)) {
-            try (var in = java.nio.channels.FileChannel.open(sourceInStore)) {
+        readIn(sourceInStore);
+    }
+
+    /** Reads a file through the page cache, so that whoever reads it next reads memory. */
+    static void readIn(Path file) throws IOException {
+        if (file != null && Files.exists(file)) {
+            try (var in = java.nio.channels.FileChannel.open(file)) {
                 java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocateDirect(1 << 20);
                 while (in.read(buffer) > 0) {
                     buffer.clear();

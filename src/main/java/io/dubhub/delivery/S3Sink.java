@@ -46,11 +46,12 @@ record S3Sink(S3Client s3, S3FileUpload.PartTransport parts, S3FileUpload.Layout
         long size = Files.size(complete);
         long started = System.nanoTime();
         String type = URLConnection.guessContentTypeFromName(relative);
-        int requests = S3FileUpload.upload(s3, parts, layout, folder.bucket(), folder.key(relative), complete, size,
+        S3FileUpload.Uploaded uploaded = S3FileUpload.upload(s3, parts, layout, folder.bucket(), folder.key(relative), complete, size,
                 type == null ? "application/octet-stream" : type);
         double seconds = Math.max(1e-9, (System.nanoTime() - started) / 1e9);
-        LOG.infof("Uploaded %s%s: %d bytes in %.2f s (%.0f MiB/s, %d request(s))", folder, relative, size, seconds,
-                size / seconds / (1024 * 1024), requests);
+        LOG.infof("Uploaded %s%s: %d bytes in %.2f s (%.0f MiB/s, %d request(s)%s)", folder, relative, size, seconds,
+                size / seconds / (1024 * 1024), uploaded.requests(),
+                uploaded.requests() > 1 ? String.format(", of which %.2f s the store took to complete the upload", uploaded.completeSeconds()) : "");
         Files.deleteIfExists(complete);
     }
 

@@ -65,17 +65,25 @@ public final class S3FileUpload {
         String put(String bucket, String key, String uploadId, int number, Path file, long offset, long length);
     }
 
-    /** Uploads {@code file} to {@code bucket/key} with the default layout and the SDK's uploadPart; the number of requests it took. */
-    public static int upload(S3Client s3, String bucket, String key, Path file, long size, String contentType) {
+    /**
+     * What an upload took: its requests, and the seconds the store spent answering the complete
+     * request (0 for a single PUT). S3 answers a complete at once; S3Proxy and some gateways write the
+     * whole object again first, which is most of a big upload's time there.
+     */
+    public record Uploaded(int requests, double completeSeconds) {
+    }
+
+    /** Uploads {@code file} to {@code bucket/key} with the default layout and the SDK's uploadPart. */
+    public static Uploaded upload(S3Client s3, String bucket, String key, Path file, long size, String contentType) {
         return upload(s3, null, Layout.DEFAULT, bucket, key, file, size, contentType);
     }
 
     /** Same, with parts sent by {@code transport} (null = the SDK's uploadPart). */
-    public static int upload(S3Client s3, PartTransport transport, Layout layout, String bucket, String key, Path file, long size,
+    public static Uploaded upload(S3Client s3, PartTransport transport, Layout layout, String bucket, String key, Path file, long size,
                              String contentType) {
         if (size < layout.partSize()) {
             s3.putObject(p -> p.bucket(bucket).key(key).contentType(contentType).contentLength(size), RequestBody.fromFile(file));
-            return 1;
+            return new Uploaded(1, 0);
         }
         long partSize = partSize(size, layout.partSize());
         int parts = (int) ((size + partSize - 1) / partSize);
@@ -107,9 +115,10 @@ public final class S3FileUpload {
             for (Future<CompletedPart> f : pending) {
                 done.add(f.get());
             }
+            long completing = System.nanoTime();
             s3.completeMultipartUpload(c -> c.bucket(bucket).key(key).uploadId(uploadId)
                     .multipartUpload(m -> m.parts(done)));
-            return parts + 2;
+            return new Uploaded(parts + 2, (System.nanoTime() - completing) / 1e9);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             abort(s3, bucket, key, uploadId);

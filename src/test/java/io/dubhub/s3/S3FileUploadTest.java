@@ -39,7 +39,7 @@ class S3FileUploadTest {
             }
         }
         try {
-            int requests = S3FileUpload.upload(s3, null, layout, bucket, "out/big.bin", file, size, "application/octet-stream");
+            int requests = S3FileUpload.upload(s3, null, layout, bucket, "out/big.bin", file, size, "application/octet-stream").requests();
 
             assertThat(requests).isEqualTo(3 + 2);
             assertThat(s3.headObject(h -> h.bucket(bucket).key("out/big.bin")).contentLength()).isEqualTo(size);

@@ -38,7 +38,8 @@ import java.util.regex.Pattern;
  *
  * Run after `./mvnw -B -DskipTests package` (and once `./mvnw -B process-test-resources` or
  * scripts/s3proxy.sh, for target/emulators/s3proxy.jar):
- *   java -cp "target/quarkus-app/app/*:target/quarkus-app/lib/main/*" bench/S3StreamBench.java [sizesMiB=1024,4096] [heap=256m|default] [workDir]
+ *   java -cp "target/quarkus-app/app/*:target/quarkus-app/lib/main/*" bench/S3StreamBench.java [sizesMiB=1024,4096] [heap=256m|256m-fixed|default] [workDir]
+ * (256m-fixed: -Xms256m -Xmx256m). BENCH_HUB_JVM_FLAGS adds flags to the hub's JVM (a JFR recording, NMT).
  */
 public class S3StreamBench {
 
@@ -143,11 +144,14 @@ public class S3StreamBench {
         SyntheticVideo.writeMp4(warmLocal, Duration.ofMinutes(5), 1280, 720, WARM_UP_BYTES);
         S3FileUpload.upload(s3, "bench-src", warmKey, warmLocal, WARM_UP_BYTES, "video/mp4");
         Files.delete(warmLocal);
-        Files.writeString(routes.resolve("warmup.yaml"), route("warmup", "warm-" + sizeMiB + "/"));
         int port = freePort();
         List<String> flags = new ArrayList<>(List.of("-XX:+ExitOnOutOfMemoryError", "-Xlog:gc:file=" + root.resolve("gc.log"),
                 "-Dhub.public-base-url=http://127.0.0.1:" + port,
                 "-Dhub.data-dir=" + root.resolve("data")));
+        String extra = System.getenv().getOrDefault("BENCH_HUB_JVM_FLAGS", ""); // e.g. a JFR recording, to see what allocates
+        if (!extra.isBlank()) {
+            flags.addAll(0, List.of(extra.trim().split("\\s+")));
+        }
         Proc hub = startJar(java, heap, port, root.resolve("hub.log"), flags, Map.of(
                 "HUB_CONFIG_DIR", root.resolve("config").toString(),
                 "HUB_PROVIDERS_DUBLAB_BASE_URL", "http://127.0.0.1:" + simulator.port() + "/sandbox/dublab/api/v1",
@@ -162,7 +166,12 @@ public class S3StreamBench {
         String manifestKey = "out/big" + sizeMiB + "/job.json";
         try {
             waitFor(() -> status(hub, "/q/health/live") == 200, hub.process(), "hub");
-            idle = rssKiB(hub.process().pid(), "VmRSS"); // at "live", before the first scan has moved any bytes
+            // Idle is a hub that has finished starting: "live" comes while it is still allocating its
+            // start (its heap was measured growing from 45 to 100 MiB in the seconds after), so the hub
+            // starts with no route and idle is taken once RSS has held still; only then is the warm-up
+            // route added, through the hub's route reload like the bench route.
+            idle = settledRss(hub.process().pid());
+            Files.writeString(routes.resolve("warmup.yaml"), route("warmup", "warm-" + sizeMiB + "/"));
             String warmManifest = "out/warm" + sizeMiB + "/job.json";
             long warmDeadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
             while (!exists(s3, "bench-out", warmManifest)) {
@@ -370,7 +379,10 @@ public class S3StreamBench {
 
     static Proc startJar(String java, String heap, int port, Path log, List<String> flags, Map<String, String> env) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(java));
-        if (!heap.equals("default")) {
+        if (heap.endsWith("-fixed")) { // -Xms = -Xmx: the heap's size decided at start, as many services run
+            String size = heap.substring(0, heap.length() - "-fixed".length());
+            cmd.addAll(List.of("-Xms" + size, "-Xmx" + size));
+        } else if (!heap.equals("default")) {
             cmd.add("-Xmx" + heap);
         }
         cmd.add("-Dquarkus.http.port=" + port);
@@ -447,6 +459,21 @@ public class S3StreamBench {
         } catch (software.amazon.awssdk.services.s3.model.S3Exception e) {
             return false;
         }
+    }
+
+    /** RSS once it has changed by less than 1 MiB over 5 s (at most a minute), in KiB. */
+    static long settledRss(long pid) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+        long last = rssKiB(pid, "VmRSS");
+        while (System.nanoTime() < deadline) {
+            Thread.sleep(5000);
+            long now = rssKiB(pid, "VmRSS");
+            if (Math.abs(now - last) < 1024) {
+                return now;
+            }
+            last = now;
+        }
+        return last;
     }
 
     static long rssKiB(long pid, String field) throws IOException {

@@ -38,8 +38,9 @@ import java.util.regex.Pattern;
  *
  * Run after `./mvnw -B -DskipTests package` (and once `./mvnw -B process-test-resources` or
  * scripts/s3proxy.sh, for target/emulators/s3proxy.jar):
- *   java -cp "target/quarkus-app/app/*:target/quarkus-app/lib/main/*" bench/S3StreamBench.java [sizesMiB=1024,4096] [heap=256m|256m-fixed|default] [workDir]
- * (256m-fixed: -Xms256m -Xmx256m). BENCH_HUB_JVM_FLAGS adds flags to the hub's JVM (a JFR recording, NMT).
+ *   java -cp "target/quarkus-app/app/*:target/quarkus-app/lib/main/*" bench/S3StreamBench.java [sizesMiB=1024,4096] [heap=256m|256m-fixed|256m-pretouch|default] [workDir]
+ * (256m-fixed: -Xms256m -Xmx256m; 256m-pretouch: the same with -XX:+AlwaysPreTouch, so that RSS growth
+ * is what is not heap). BENCH_HUB_JVM_FLAGS adds flags to the hub's JVM (a JFR recording, NMT).
  */
 public class S3StreamBench {
 
@@ -163,6 +164,7 @@ public class S3StreamBench {
                 "HUB_S3_PATH_STYLE", "true"));
         long idle = -1;
         long peak = 0;
+        List<Long> samples = new ArrayList<>(); // RSS every 100 ms while the bench object goes through
         String manifestKey = "out/big" + sizeMiB + "/job.json";
         try {
             waitFor(() -> status(hub, "/q/health/live") == 200, hub.process(), "hub");
@@ -192,7 +194,9 @@ public class S3StreamBench {
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException("no job.json after 30 min; see " + hub.log());
                 }
-                peak = Math.max(peak, rssKiB(hub.process().pid(), "VmRSS"));
+                long now = rssKiB(hub.process().pid(), "VmRSS");
+                peak = Math.max(peak, now);
+                samples.add(now);
                 Thread.sleep(100);
             }
             long hwm = rssKiB(hub.process().pid(), "VmHWM");
@@ -226,6 +230,15 @@ public class S3StreamBench {
                             + "high-water %d MiB; growth %d MiB from idle, %d MiB over the warm-up's high-water%n",
                     idle / 1024, WARM_UP_BYTES >> 20, warm / 1024, warmHwm / 1024, peak / 1024, hwm / 1024, (hwm - idle) / 1024,
                     (hwm - warmHwm) / 1024));
+            out.append("hub RSS, highest in each quarter of the bench object's run (MiB):");
+            for (int q = 0; q < 4; q++) {
+                long max = 0;
+                for (int i = q * samples.size() / 4; i < (q + 1) * samples.size() / 4; i++) {
+                    max = Math.max(max, samples.get(i));
+                }
+                out.append(' ').append(max / 1024);
+            }
+            out.append(String.format("%n"));
             System.out.print(out);
             return out.toString();
         } finally {
@@ -382,6 +395,11 @@ public class S3StreamBench {
         if (heap.endsWith("-fixed")) { // -Xms = -Xmx: the heap's size decided at start, as many services run
             String size = heap.substring(0, heap.length() - "-fixed".length());
             cmd.addAll(List.of("-Xms" + size, "-Xmx" + size));
+        } else if (heap.endsWith("-pretouch")) {
+            // the whole heap touched at start, so RSS growth after idle is what is not heap: metaspace,
+            // code, threads, native buffers; the heap itself is capped by -Xmx
+            String size = heap.substring(0, heap.length() - "-pretouch".length());
+            cmd.addAll(List.of("-Xms" + size, "-Xmx" + size, "-XX:+AlwaysPreTouch"));
         } else if (!heap.equals("default")) {
             cmd.add("-Xmx" + heap);
         }

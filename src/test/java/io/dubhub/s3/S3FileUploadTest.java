@@ -39,9 +39,10 @@ class S3FileUploadTest {
             }
         }
         try {
-            int requests = S3FileUpload.upload(s3, null, layout, bucket, "out/big.bin", file, size, "application/octet-stream").requests();
+            S3FileUpload.Uploaded uploaded = S3FileUpload.upload(s3, null, layout, bucket, "out/big.bin", file, size, "application/octet-stream");
 
-            assertThat(requests).isEqualTo(3 + 2);
+            assertThat(uploaded.requests()).isEqualTo(3 + 2);
+            assertThat(uploaded.completeSeconds()).as("the store's time to complete, timed apart").isPositive();
             assertThat(s3.headObject(h -> h.bucket(bucket).key("out/big.bin")).contentLength()).isEqualTo(size);
             MessageDigest remote = MessageDigest.getInstance("SHA-256");
             try (InputStream in = s3.getObject(g -> g.bucket(bucket).key("out/big.bin"), ResponseTransformer.toInputStream())) {

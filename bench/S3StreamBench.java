@@ -8,6 +8,7 @@ import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3Configuration;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.presigner.S3Presigner;
 
 import java.io.IOException;
@@ -31,16 +32,19 @@ import java.util.regex.Pattern;
  * Streams big objects through the packaged hub the way a bucket job goes: S3Proxy bucket → hub
  * (copy in, SHA-256) → provider storage (presigned PUT) → hub (download, SHA-256) → S3 sink
  * (multipart). The provider is the dublab simulator in its own sandbox process, so the hub under
- * test runs the production profile and its RSS is its own. Beside each leg, curl moves the same
- * bytes between the same two servers in the same run (GETs into a file on the same disk, as the
- * hub must), and the ratio is printed, per leg and for the four legs together. A program, not a
- * test: these machines are shared and noisy.
+ * test runs the production profile and its RSS is its own. Beside each leg, curl does the hub's
+ * job between the same two servers in the same run, with the files the hub has (see curlLegs),
+ * and the ratio is printed, per leg and for the four legs together. A program, not a test: these
+ * machines are shared and noisy.
  *
  * Run after `./mvnw -B -DskipTests package` (and once `./mvnw -B process-test-resources` or
  * scripts/s3proxy.sh, for target/emulators/s3proxy.jar):
  *   java -cp "target/quarkus-app/app/*:target/quarkus-app/lib/main/*" bench/S3StreamBench.java [sizesMiB=1024,4096] [heap=256m|256m-fixed|256m-pretouch|default] [workDir]
  * (256m-fixed: -Xms256m -Xmx256m; 256m-pretouch: the same with -XX:+AlwaysPreTouch, so that RSS growth
  * is what is not heap). BENCH_HUB_JVM_FLAGS adds flags to the hub's JVM (a JFR recording, NMT).
+ *
+ * With {@code multipart} first, it times the S3 sink's upload alone instead (see multipart):
+ *   java -cp "…" bench/S3StreamBench.java multipart [sizeMiB=4096] [partMiB=64] [parallel=4]
  */
 public class S3StreamBench {
 
@@ -64,39 +68,29 @@ public class S3StreamBench {
         }
     }
 
+    static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("multipart")) {
+            multipart(args);
+            return;
+        }
         String[] sizes = (args.length > 0 ? args[0] : "1024,4096").split(",");
         String heap = args.length > 1 ? args[1] : "256m";
         Path work = Files.createDirectories(Path.of(args.length > 2 ? args[2] : "target/s3-bench")).toAbsolutePath();
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String java = JAVA;
 
-        int s3Port = freePort();
-        deleteTree(work.resolve("s3")); // a fresh store: buckets and objects of an earlier run would be in the way
         deleteTree(work.resolve("simulator"));
-        Files.createDirectories(work.resolve("s3"));
-        Path props = work.resolve("s3proxy.properties");
-        Files.writeString(props, String.join("\n",
-                "s3proxy.endpoint=http://127.0.0.1:" + s3Port, "s3proxy.authorization=aws-v2-or-v4",
-                "s3proxy.identity=" + KEY, "s3proxy.credential=" + SECRET,
-                "jclouds.provider=filesystem", "jclouds.filesystem.basedir=" + work.resolve("s3"),
-                "jclouds.identity=" + KEY, "jclouds.credential=" + SECRET, ""));
-        Process s3proxy = new ProcessBuilder(java, "-Xmx512m", "-jar", Path.of("target/emulators/s3proxy.jar").toAbsolutePath().toString(),
-                "--properties", props.toString()).redirectErrorStream(true).redirectOutput(work.resolve("s3proxy.log").toFile()).start();
+        int s3Port = freePort();
+        Process s3proxy = startS3Proxy(work, s3Port);
         // the provider: the dublab simulator and its storage, in a sandbox process of their own
         int simPort = freePort();
         Proc simulator = startJar(java, "1g", simPort, work.resolve("simulator.log"), List.of("-Dquarkus.profile=sandbox",
                 "-Dhub.data-dir=" + work.resolve("simulator"), "-Dhub.sandbox.demo-inbox=false",
                 "-Dhub.sandbox.stage-duration=500ms", "-Dhub.public-base-url=http://127.0.0.1:" + simPort), Map.of());
         URI endpoint = URI.create("http://127.0.0.1:" + s3Port);
-        var creds = StaticCredentialsProvider.create(AwsBasicCredentials.create(KEY, SECRET));
         List<String> report = new ArrayList<>();
-        try (S3Client s3 = S3Client.builder().httpClientBuilder(UrlConnectionHttpClient.builder().socketTimeout(Duration.ofMinutes(5)))
-                .endpointOverride(endpoint).region(Region.US_EAST_1).credentialsProvider(creds).forcePathStyle(true)
-                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
-                .overrideConfiguration(o -> o.addExecutionInterceptor(new io.dubhub.s3.NoExpectContinue())).build();
-             S3Presigner presigner = S3Presigner.builder().endpointOverride(endpoint).region(Region.US_EAST_1).credentialsProvider(creds)
-                     .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(true).build()).build()) {
+        try (S3Client s3 = s3Client(endpoint); S3Presigner presigner = presigner(endpoint)) {
             waitFor(() -> { s3.listBuckets(); return true; }, s3proxy, "S3Proxy");
             s3.createBucket(c -> c.bucket("bench-src"));
             s3.createBucket(c -> c.bucket("bench-out"));
@@ -118,6 +112,129 @@ public class S3StreamBench {
         report.forEach(System.out::println);
     }
 
+    /** S3Proxy on a fresh filesystem store under {@code work/s3} (buckets and objects of an earlier run would be in the way). */
+    static Process startS3Proxy(Path work, int port) throws IOException {
+        deleteTree(work.resolve("s3"));
+        Files.createDirectories(work.resolve("s3"));
+        Path props = work.resolve("s3proxy.properties");
+        Files.writeString(props, String.join("\n",
+                "s3proxy.endpoint=http://127.0.0.1:" + port, "s3proxy.authorization=aws-v2-or-v4",
+                "s3proxy.identity=" + KEY, "s3proxy.credential=" + SECRET,
+                "jclouds.provider=filesystem", "jclouds.filesystem.basedir=" + work.resolve("s3"),
+                "jclouds.identity=" + KEY, "jclouds.credential=" + SECRET, ""));
+        return new ProcessBuilder(JAVA, "-Xmx512m", "-jar", Path.of("target/emulators/s3proxy.jar").toAbsolutePath().toString(),
+                "--properties", props.toString()).redirectErrorStream(true).redirectOutput(work.resolve("s3proxy.log").toFile()).start();
+    }
+
+    static S3Client s3Client(URI endpoint) {
+        return S3Client.builder().httpClientBuilder(UrlConnectionHttpClient.builder().socketTimeout(Duration.ofMinutes(5)))
+                .endpointOverride(endpoint).region(Region.US_EAST_1).credentialsProvider(CREDENTIALS).forcePathStyle(true)
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                .overrideConfiguration(o -> o.addExecutionInterceptor(new io.dubhub.s3.NoExpectContinue())).build();
+    }
+
+    static S3Presigner presigner(URI endpoint) {
+        return S3Presigner.builder().endpointOverride(endpoint).region(Region.US_EAST_1).credentialsProvider(CREDENTIALS)
+                .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(true).build()).build();
+    }
+
+    static final StaticCredentialsProvider CREDENTIALS = StaticCredentialsProvider.create(AwsBasicCredentials.create(KEY, SECRET));
+
+    /**
+     * Where an S3 sink upload's time goes on S3Proxy (filesystem store): the sink's multipart upload
+     * (presigned part PUTs through BulkHttp, as the sink sends them) timed in two pieces, the parts and
+     * the store's answer to the complete request, beside one PUT of the same file. S3Proxy writes the
+     * whole object again before it answers a complete; real S3 does not.
+     */
+    static void multipart(String[] args) throws Exception {
+        long size = Long.parseLong(args.length > 1 ? args[1] : "4096") << 20;
+        long part = Long.parseLong(args.length > 2 ? args[2] : "64") << 20;
+        int parallel = Integer.parseInt(args.length > 3 ? args[3] : "4");
+        Path work = Files.createDirectories(Path.of("target/multipart-bench")).toAbsolutePath();
+        int port = freePort();
+        Process s3proxy = startS3Proxy(work, port);
+        Path file = work.resolve("object.bin");
+        URI endpoint = URI.create("http://127.0.0.1:" + port);
+        try (S3Client s3 = s3Client(endpoint); S3Presigner presigner = presigner(endpoint)) {
+            waitFor(() -> { s3.listBuckets(); return true; }, s3proxy, "S3Proxy");
+            s3.createBucket(c -> c.bucket("bench-out"));
+            writeRandom(file, size);
+            io.dubhub.http.BulkHttp http = new io.dubhub.http.BulkHttp(Duration.ofSeconds(10), Duration.ofMinutes(5));
+
+            sync();
+            long started = System.nanoTime();
+            String uploadId = s3.createMultipartUpload(c -> c.bucket("bench-out").key("multipart.bin")).uploadId();
+            int parts = (int) ((size + part - 1) / part);
+            var pool = java.util.concurrent.Executors.newFixedThreadPool(parallel);
+            List<java.util.concurrent.Future<CompletedPart>> pending = new ArrayList<>();
+            for (int i = 0; i < parts; i++) {
+                int number = i + 1;
+                long offset = i * part;
+                long length = Math.min(part, size - offset);
+                pending.add(pool.submit(() -> {
+                    URI url = URI.create(presigner.presignUploadPart(p -> p.signatureDuration(Duration.ofHours(1))
+                            .uploadPartRequest(u -> u.bucket("bench-out").key("multipart.bin").uploadId(uploadId).partNumber(number)))
+                            .url().toString());
+                    io.dubhub.http.BulkHttp.Answer answer = http.put(url, file, offset, length, Map.of());
+                    if (!answer.ok()) {
+                        throw new IllegalStateException("part " + number + ": HTTP " + answer.status() + " " + answer.body());
+                    }
+                    return CompletedPart.builder().partNumber(number).eTag(answer.header("ETag")).build();
+                }));
+            }
+            List<CompletedPart> done = new ArrayList<>();
+            for (var f : pending) {
+                done.add(f.get());
+            }
+            pool.shutdown();
+            long partsDone = System.nanoTime();
+            s3.completeMultipartUpload(c -> c.bucket("bench-out").key("multipart.bin").uploadId(uploadId).multipartUpload(m -> m.parts(done)));
+            long completed = System.nanoTime();
+
+            sync();
+            URI single = URI.create(presigner.presignPutObject(p -> p.signatureDuration(Duration.ofHours(1))
+                    .putObjectRequest(r -> r.bucket("bench-out").key("single.bin"))).url().toString());
+            long singleStarted = System.nanoTime();
+            io.dubhub.http.BulkHttp.Answer answer = http.put(single, file, 0, size, Map.of());
+            long singleDone = System.nanoTime();
+            if (!answer.ok()) {
+                throw new IllegalStateException("single PUT: HTTP " + answer.status() + " " + answer.body());
+            }
+            double mib = size / (1024.0 * 1024);
+            double partsSeconds = (partsDone - started) / 1e9;
+            double completeSeconds = (completed - partsDone) / 1e9;
+            double singleSeconds = (singleDone - singleStarted) / 1e9;
+            System.out.printf("%.0f MiB to S3Proxy (filesystem store), %d parts of %d MiB, %d at a time%n", mib, parts, part >> 20, parallel);
+            System.out.printf("  multipart: parts %.1f s (%.0f MiB/s), complete %.1f s, in all %.1f s (%.0f MiB/s)%n",
+                    partsSeconds, mib / partsSeconds, completeSeconds, partsSeconds + completeSeconds, mib / (partsSeconds + completeSeconds));
+            System.out.printf("  one PUT:   %.1f s (%.0f MiB/s)%n", singleSeconds, mib / singleSeconds);
+            System.out.printf("machine: %d cores, load average %s%n", Runtime.getRuntime().availableProcessors(),
+                    Files.readString(Path.of("/proc/loadavg")).trim());
+        } finally {
+            s3proxy.destroy();
+            s3proxy.waitFor();
+            Files.deleteIfExists(file);
+            deleteTree(work.resolve("s3"));
+        }
+        System.exit(0); // BulkHttp's pool threads
+    }
+
+    /** Random bytes (not compressible, not repeating), written once. */
+    static void writeRandom(Path file, long size) throws IOException {
+        java.util.Random random = new java.util.Random(7);
+        byte[] block = new byte[1 << 20];
+        try (var out = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+            for (long left = size; left > 0; ) {
+                random.nextBytes(block);
+                int n = (int) Math.min(block.length, left);
+                out.write(java.nio.ByteBuffer.wrap(block, 0, n));
+                left -= n;
+            }
+        }
+    }
+
     static String runOne(long sizeMiB, String heap, Path work, String java, S3Client s3, S3Presigner presigner, URI endpoint,
                          Proc simulator) throws Exception {
         long bytes = sizeMiB * 1024 * 1024;
@@ -131,7 +248,7 @@ public class S3StreamBench {
         // curl, leg by leg, between the same servers: into a file on the same disk for GETs, from one for
         // PUTs. Once before the hub's run and once after it, so that neither side alone meets a disk busy
         // writing back what the other wrote; the ratio is against the mean of the two.
-        Legs curlBefore = curlLegs(sizeMiB, work, local, s3, presigner, simulator);
+        Legs curlBefore = curlLegs(sizeMiB, work, s3, presigner, simulator);
 
         Path root = work.resolve("hub-" + sizeMiB);
         deleteTree(root); // routes files of an earlier run would start the bench route before the warm-up
@@ -202,7 +319,7 @@ public class S3StreamBench {
             long hwm = rssKiB(hub.process().pid(), "VmHWM");
             hub.process().destroy();
             hub.process().waitFor();
-            Legs curlAfter = curlLegs(sizeMiB, work, local, s3, presigner, simulator);
+            Legs curlAfter = curlLegs(sizeMiB, work, s3, presigner, simulator);
             Legs curl = curlBefore.mean(curlAfter);
             String hubLog = Files.readString(hub.log());
             String manifest = s3.getObjectAsBytes(g -> g.bucket("bench-out").key(manifestKey)).asUtf8String();
@@ -281,7 +398,7 @@ public class S3StreamBench {
      * is the file it PUTs to the sink (then deleted). So curl's PUTs read a file just written, and the
      * disk writes back what curl wrote, as the hub's do.
      */
-    static Legs curlLegs(long sizeMiB, Path work, Path local, S3Client s3, S3Presigner presigner, Proc simulator) throws Exception {
+    static Legs curlLegs(long sizeMiB, Path work, S3Client s3, S3Presigner presigner, Proc simulator) throws Exception {
         settle(storeFile(work, sizeMiB));
         Path copy = work.resolve("curl-" + sizeMiB + "-copy.mp4");
         Path output = work.resolve("curl-" + sizeMiB + "-output.mp4");
@@ -348,13 +465,8 @@ public class S3StreamBench {
                 dropCachesRefused = true;
             }
         }
-        readIn(sourceInStore);
-    }
-
-    /** Reads a file through the page cache, so that whoever reads it next reads memory. */
-    static void readIn(Path file) throws IOException {
-        if (file != null && Files.exists(file)) {
-            try (var in = java.nio.channels.FileChannel.open(file)) {
+        if (sourceInStore != null && Files.exists(sourceInStore)) {
+            try (var in = java.nio.channels.FileChannel.open(sourceInStore)) {
                 java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocateDirect(1 << 20);
                 while (in.read(buffer) > 0) {
                     buffer.clear();

@@ -200,7 +200,6 @@ public class BucketSourceArchive {
         }
     }
 
-    /** The copy under data/.work/s3/ was only there for the provider upload. */
     /**
      * Once the provider has the bytes (the job is submitted), the hub's copy of a bucket object is
      * no longer needed: nothing after submit reads it, the object itself stays in the bucket, and
@@ -214,6 +213,7 @@ public class BucketSourceArchive {
         }
     }
 
+    /** The copy under data/.work/s3/ was only there for the provider upload. */
     private static void deleteLocalCopy(Job job) {
         Path file = Path.of(job.sourceLocation());
         try {
